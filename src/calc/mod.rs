@@ -1,0 +1,12 @@
+//! The KV cache calculator: pure functions from (model, device, workload) to bytes.
+//! No wgpu, no winit, no time and no pixels. Every number kvscope shows comes from here.
+
+pub mod dtype;
+pub mod model;
+pub mod report;
+pub mod text;
+pub mod units;
+
+pub use dtype::Dtype;
+pub use model::{Attention, Layer, Model, Params, Published, WeightFormat};
+pub use report::{report, Device, Policy, Report, Workload, BLOCK_TOKENS, DEFAULT_GPU_UTIL};

@@ -1,0 +1,304 @@
+//! The command line: clap definitions and the text commands (`calc`, `list`). Every bad input becomes
+//! one `UsageError` line and exit status 2.
+
+use crate::calc::{self, units, Dtype, Model, Policy, WeightFormat, Workload};
+use crate::catalog::{self, Catalog, CatalogError, Gpu};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A problem with what the user asked for: printed as one line, exit status 2.
+#[derive(Debug, Error)]
+pub enum UsageError {
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot write output: {0}")]
+    Output(String),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kvscope",
+    version,
+    about = "How LLM inference fills GPU memory with the KV cache",
+    long_about = None
+)]
+pub struct Cli {
+    /// Read gpus.toml / models.toml from this directory instead of the built-in catalog.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the memory a model needs on a GPU, with the derivation.
+    Calc(CalcArgs),
+    /// List the catalog.
+    List(ListArgs),
+}
+
+/// Which model and what state: shared by every command that shows a state.
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    /// Catalog id (`llama-3.1-70b`) or Hugging Face repo id (`meta-llama/Llama-3.1-70B`).
+    #[arg(long, value_name = "ID", conflicts_with = "config")]
+    pub model: Option<String>,
+    /// A Hugging Face config.json to import instead of a catalog model.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// GPU id (see `kvscope list gpus`).
+    #[arg(long, value_name = "ID", default_value = "h100")]
+    pub gpu: String,
+    /// Context per sequence: digits, or 128K (= 131,072) / 1M (= 1,000,000).
+    #[arg(long, value_name = "N", default_value = "128K", value_parser = parse_context, allow_hyphen_values = true)]
+    pub context: u64,
+    /// Sequences in the batch.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_batch, allow_hyphen_values = true)]
+    pub batch: u64,
+    /// KV cache dtype: fp32 fp16 bf16 fp8 int8 int4 (default: the model's compute dtype).
+    #[arg(long, value_name = "D", value_parser = parse_kv_dtype)]
+    pub kv_dtype: Option<Dtype>,
+    /// Weight dtype: fp32 fp16 bf16 fp8 int8 int4 mxfp4 (default: the checkpoint's own).
+    #[arg(long, value_name = "D", value_parser = parse_weight_dtype)]
+    pub weight_dtype: Option<Dtype>,
+    /// Leave the weights out of the memory (they live elsewhere).
+    #[arg(long)]
+    pub skip_weights: bool,
+    /// Fraction of GPU memory the engine may use (vLLM --gpu-memory-utilization).
+    #[arg(long, value_name = "F", default_value_t = calc::DEFAULT_GPU_UTIL, value_parser = parse_util)]
+    pub gpu_util: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PolicyArg {
+    Static,
+    Continuous,
+    Paged,
+}
+
+impl From<PolicyArg> for Policy {
+    fn from(p: PolicyArg) -> Policy {
+        match p {
+            PolicyArg::Static => Policy::Static,
+            PolicyArg::Continuous => Policy::Continuous,
+            PolicyArg::Paged => Policy::Paged,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CalcArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Allocation policy whose bytes count in the total.
+    #[arg(long, value_enum, default_value = "paged")]
+    pub policy: PolicyArg,
+    /// Tokens each sequence holds now (default: the full context). Static batching still reserves
+    /// the full context.
+    #[arg(long, value_name = "N", value_parser = parse_context, conflicts_with = "lengths")]
+    pub tokens: Option<u64>,
+    /// Lengths of the sequences, comma separated (sets the batch), e.g. 1000,52000,128K.
+    #[arg(long, value_name = "N,N,..", value_delimiter = ',', value_parser = parse_context)]
+    pub lengths: Option<Vec<u64>>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListWhat {
+    Gpus,
+    Models,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(value_enum)]
+    pub what: ListWhat,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Largest context accepted: 10 billion tokens (100M is the seeds' "memory apocalypse").
+pub const MAX_CONTEXT: u64 = 10_000_000_000;
+/// Largest batch accepted.
+pub const MAX_BATCH: u64 = 65_536;
+
+fn parse_context(s: &str) -> Result<u64, String> {
+    let n = units::parse_tokens(s)?;
+    if n > MAX_CONTEXT {
+        return Err(format!(
+            "'{s}' is more than the {} tokens kvscope models",
+            units::count(MAX_CONTEXT as u128)
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_batch(s: &str) -> Result<u64, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!(
+            "'{s}' is negative; a batch has 1..={MAX_BATCH} sequences"
+        ));
+    }
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number of sequences"))?;
+    if n == 0 || n > MAX_BATCH {
+        return Err(format!("'{s}' is outside 1..={MAX_BATCH}"));
+    }
+    Ok(n)
+}
+
+fn parse_util(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(format!("'{s}' must be in (0, 1]"));
+    }
+    Ok(f)
+}
+
+fn parse_kv_dtype(s: &str) -> Result<Dtype, String> {
+    match Dtype::parse(s) {
+        Some(Dtype::Mxfp4) => Err("mxfp4 is a weight format, not a KV cache format".into()),
+        Some(d) => Ok(d),
+        None => Err(format!(
+            "unknown dtype '{s}' (use fp32, fp16, bf16, fp8, int8 or int4)"
+        )),
+    }
+}
+
+fn parse_weight_dtype(s: &str) -> Result<Dtype, String> {
+    Dtype::parse(s).ok_or_else(|| {
+        format!("unknown dtype '{s}' (use fp32, fp16, bf16, fp8, int8, int4 or mxfp4)")
+    })
+}
+
+/// The catalog the command asked for.
+pub fn load_catalog(dir: Option<&PathBuf>) -> Result<Catalog, UsageError> {
+    Ok(match dir {
+        Some(d) => Catalog::load_dir(d)?,
+        None => Catalog::builtin()?,
+    })
+}
+
+/// Resolves model and GPU for a state.
+pub fn resolve(cat: &Catalog, s: &StateArgs) -> Result<(Model, Gpu), UsageError> {
+    let model = match (&s.model, &s.config) {
+        (_, Some(path)) => catalog::import_config(path)?,
+        (Some(id), None) => cat.model(id)?.clone(),
+        (None, None) => cat.model("llama-3.1-8b")?.clone(),
+    };
+    let gpu = cat.gpu(&s.gpu)?.clone();
+    Ok((model, gpu))
+}
+
+/// The workload a state describes (all sequences at `tokens`, default the full context).
+pub fn workload(model: &Model, s: &StateArgs, policy: Policy, lengths: Vec<u64>) -> Workload {
+    let mut w = Workload::uniform(model, s.context, 1);
+    w.lengths = lengths;
+    if let Some(d) = s.weight_dtype {
+        w.weights = WeightFormat::Uniform { dtype: d };
+    }
+    // The KV default is the model's own dtype, whatever --weight-dtype says.
+    w.kv_dtype = s
+        .kv_dtype
+        .unwrap_or_else(|| model.weights.default_kv_dtype());
+    w.skip_weights = s.skip_weights;
+    w.gpu_util = s.gpu_util;
+    w.policy = policy;
+    w
+}
+
+pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, UsageError> {
+    let cat = load_catalog(cli_catalog)?;
+    let (model, gpu) = resolve(&cat, &a.state)?;
+    let lengths = match &a.lengths {
+        Some(l) => {
+            if l.len() as u64 > MAX_BATCH {
+                return Err(UsageError::Invalid(format!(
+                    "--lengths lists {} sequences; at most {MAX_BATCH}",
+                    l.len()
+                )));
+            }
+            l.clone()
+        }
+        None => {
+            let t = a.tokens.unwrap_or(a.state.context);
+            vec![t; a.state.batch as usize]
+        }
+    };
+    if let Some(&n) = lengths.iter().find(|&&n| n > a.state.context) {
+        return Err(UsageError::Invalid(format!(
+            "a sequence of {} tokens is longer than --context {}",
+            units::count(n as u128),
+            units::count(a.state.context as u128)
+        )));
+    }
+    let w = workload(&model, &a.state, a.policy.into(), lengths);
+    let r = calc::report(&model, &gpu.device(), &w);
+    if a.json {
+        serde_json::to_string_pretty(&r)
+            .map(|s| s + "\n")
+            .map_err(|e| UsageError::Output(e.to_string()))
+    } else {
+        Ok(calc::text::table(&r, &model, &gpu.name, &gpu.memory_label))
+    }
+}
+
+pub fn run_list(cli_catalog: Option<&PathBuf>, a: &ListArgs) -> Result<String, UsageError> {
+    let cat = load_catalog(cli_catalog)?;
+    let out = match (a.what, a.json) {
+        (ListWhat::Gpus, true) => serde_json::to_string_pretty(&cat.gpus),
+        (ListWhat::Models, true) => serde_json::to_string_pretty(&cat.models),
+        (ListWhat::Gpus, false) => {
+            let mut s = format!(
+                "{:<11} {:<44} {:>10} {:<7} {:>4} {:>11}\n",
+                "id", "name", "memory", "type", "pkgs", "bandwidth"
+            );
+            for g in &cat.gpus {
+                s.push_str(&format!(
+                    "{:<11} {:<44} {:>10} {:<7} {:>4} {:>11}\n",
+                    g.id,
+                    g.name,
+                    units::bytes(g.memory_bytes as u128),
+                    g.memory_type.name(),
+                    g.packages,
+                    g.bandwidth
+                        .map(|b| format!("{:.0} GB/s", b / 1e9))
+                        .unwrap_or_else(|| "-".into())
+                ));
+            }
+            Ok(s)
+        }
+        (ListWhat::Models, false) => {
+            let mut s = format!(
+                "{:<20} {:<34} {:>9} {:>9} {:>7} {:>12}  {}\n",
+                "id", "hf repo", "params", "active", "layers", "KV/token", "attention"
+            );
+            for m in &cat.models {
+                let kv = calc::report::kv_bytes_per_token(m, m.weights.default_kv_dtype());
+                s.push_str(&format!(
+                    "{:<20} {:<34} {:>9} {:>9} {:>7} {:>12}  {}\n",
+                    m.id,
+                    m.hf_repo.as_deref().unwrap_or("-"),
+                    units::params(m.params.total),
+                    units::params(m.params.active),
+                    m.layers.len(),
+                    units::bytes(kv),
+                    calc::text::attention_summary(m)
+                ));
+            }
+            Ok(s)
+        }
+    };
+    out.map_err(|e| UsageError::Output(e.to_string()))
+}

@@ -1,0 +1,43 @@
+//! kvscope's entry point: parse the command line, dispatch, turn errors into one line and exit 2.
+
+use clap::Parser;
+use kvscope::cli::{self, Cli, Command};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap's message, without its usage block: one clear line.
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("kvscope: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result: Result<String, cli::UsageError> = match &cli.command {
+        Some(Command::Calc(a)) => cli::run_calc(cli.catalog.as_ref(), a),
+        Some(Command::List(a)) => cli::run_list(cli.catalog.as_ref(), a),
+        None => Err(cli::UsageError::Invalid(
+            "no command given: try `kvscope calc --model llama-3.1-70b` or `kvscope --help`".into(),
+        )),
+    };
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`kvscope list models | head`) is not an error worth a panic.
+            let _ = stdout.write_all(out.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kvscope: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
