@@ -11,6 +11,8 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum UsageError {
     #[error("{0}")]
+    Render(#[from] crate::render::RenderError),
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     #[error("{0}")]
     Invalid(String),
@@ -39,6 +41,159 @@ pub enum Command {
     Calc(CalcArgs),
     /// List the catalog.
     List(ListArgs),
+    /// Open the window (the default when no command is given).
+    Run(RunArgs),
+    /// Render one frame (or N frames, timed) headless to a PNG.
+    Render(RenderArgs),
+}
+
+/// The scene's state: model and numbers plus the techniques and the clock.
+#[derive(Debug, Clone, Args)]
+pub struct SceneArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Continuous batching.
+    #[arg(long)]
+    pub cb: bool,
+    /// Paged attention (16-token pages).
+    #[arg(long)]
+    pub pa: bool,
+    /// Flash attention.
+    #[arg(long)]
+    pub fa: bool,
+    /// Playback speed: 0.5 1 2 5 10 20 50 100.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Start paused.
+    #[arg(long)]
+    pub paused: bool,
+    /// Seed for the random choices (sequence lengths, arrivals).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Graphics backend: auto, vulkan, gl, metal, dx12 (WGPU_BACKEND also works).
+    #[arg(long, value_name = "B")]
+    pub backend: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    /// Start fullscreen (kiosk).
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// Exit after N frames (for tests and measurements).
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u64>,
+    /// Write the last frame to this PNG.
+    #[arg(long, value_name = "FILE")]
+    pub screenshot: Option<PathBuf>,
+    /// Window size in logical pixels.
+    #[arg(long, value_name = "WxH", value_parser = parse_size, default_value = "1600x900")]
+    pub size: (u32, u32),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    /// Output PNG.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Image size in physical pixels.
+    #[arg(long, value_name = "WxH", value_parser = parse_size, default_value = "1920x1080")]
+    pub size: (u32, u32),
+    /// Scale factor (physical px per logical px), as on a high-DPI screen.
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_scale)]
+    pub scale: f32,
+    /// Seconds of play from the start at --speed (default: the end of the sweep, every sequence full).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_time)]
+    pub time: Option<f64>,
+    /// Render N consecutive frames (1/60 s apart) and print the median frame time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub frames: u64,
+}
+
+/// Largest image or window side accepted.
+pub const MAX_SIDE: u32 = 16_384;
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not WIDTHxHEIGHT"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not WIDTHxHEIGHT"))?;
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(format!("'{s}': each side must be 1..={MAX_SIDE} pixels"));
+    }
+    Ok((w, h))
+}
+
+fn parse_scale(s: &str) -> Result<f32, String> {
+    let f: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
+    if !(0.25..=8.0).contains(&f) {
+        return Err(format!("'{s}' must be between 0.25 and 8"));
+    }
+    Ok(f)
+}
+
+fn parse_time(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(0.0..=1e9).contains(&f) {
+        return Err(format!("'{s}' must be between 0 and 1e9 seconds"));
+    }
+    Ok(f)
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let f: f64 = s
+        .trim()
+        .trim_end_matches(['x', 'X'])
+        .parse()
+        .map_err(|_| format!("'{s}' is not a speed"))?;
+    if !crate::sim::SPEEDS.contains(&f) {
+        return Err(format!("'{s}' is not one of 0.5 1 2 5 10 20 50 100"));
+    }
+    Ok(f)
+}
+
+/// Settings for the scene commands.
+pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settings, UsageError> {
+    use std::sync::Arc;
+    let (model, gpu) = resolve(cat, &a.state)?;
+    let mut s = crate::sim::Settings::new(Arc::new(model), Arc::new(gpu));
+    s.context = a.state.context;
+    s.batch = a.state.batch.unwrap_or(4).min(crate::sim::MAX_SCENE_BATCH);
+    s.kv_dtype = a.state.kv_dtype;
+    s.weight_dtype = a.state.weight_dtype;
+    s.skip_weights = a.state.skip_weights;
+    s.gpu_util = a.state.gpu_util;
+    s.cb = a.cb;
+    s.pa = a.pa;
+    s.fa = a.fa;
+    s.speed = a.speed;
+    s.paused = a.paused;
+    s.seed = a.seed;
+    if a.state.batch.unwrap_or(4) > crate::sim::MAX_SCENE_BATCH {
+        return Err(UsageError::Invalid(format!(
+            "--batch {} is more than the {} sequences the scene draws (kvscope calc takes up to {MAX_BATCH})",
+            a.state.batch.unwrap_or(0),
+            crate::sim::MAX_SCENE_BATCH
+        )));
+    }
+    Ok(s)
 }
 
 /// Which model and what state: shared by every command that shows a state.
@@ -56,9 +211,9 @@ pub struct StateArgs {
     /// Context per sequence: digits, or 128K (= 131,072) / 1M (= 1,000,000).
     #[arg(long, value_name = "N", default_value = "128K", value_parser = parse_context, allow_hyphen_values = true)]
     pub context: u64,
-    /// Sequences in the batch.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_batch, allow_hyphen_values = true)]
-    pub batch: u64,
+    /// Sequences in the batch [default: 1 for calc, 4 for the scene].
+    #[arg(long, value_name = "N", value_parser = parse_batch, allow_hyphen_values = true)]
+    pub batch: Option<u64>,
     /// KV cache dtype: fp32 fp16 bf16 fp8 int8 int4 (default: the model's compute dtype).
     #[arg(long, value_name = "D", value_parser = parse_kv_dtype)]
     pub kv_dtype: Option<Dtype>,
@@ -233,7 +388,7 @@ pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, U
         }
         None => {
             let t = a.tokens.unwrap_or(a.state.context);
-            vec![t; a.state.batch as usize]
+            vec![t; a.state.batch.unwrap_or(1) as usize]
         }
     };
     if let Some(&n) = lengths.iter().find(|&&n| n > a.state.context) {
@@ -301,4 +456,70 @@ pub fn run_list(cli_catalog: Option<&PathBuf>, a: &ListArgs) -> Result<String, U
         }
     };
     out.map_err(|e| UsageError::Output(e.to_string()))
+}
+
+pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<String, UsageError> {
+    let cat = load_catalog(cli_catalog)?;
+    let settings = scene_settings(&cat, &a.scene)?;
+    if a.out.is_none() && a.frames <= 1 {
+        return Err(UsageError::Invalid(
+            "render needs --out FILE.png (or --frames N to time frames)".into(),
+        ));
+    }
+    let o = crate::render::headless::Options {
+        width: a.size.0,
+        height: a.size.1,
+        scale: a.scale,
+        time: a.time,
+        frames: a.frames,
+        out: a.out.clone(),
+        backend: a.scene.backend.clone(),
+    };
+    let r = crate::render::headless::run(&settings, &o)?;
+    let mut out = String::new();
+    if let Some(p) = &a.out {
+        out.push_str(&format!(
+            "wrote {} ({}x{}, {} banks)\n",
+            p.display(),
+            a.size.0,
+            a.size.1,
+            r.banks
+        ));
+    }
+    if a.frames > 1 {
+        out.push_str(&format!(
+            "{} frames at {}x{} on {}: median {:.2} ms/frame ({:.1} fps)\n",
+            a.frames,
+            a.size.0,
+            a.size.1,
+            r.adapter,
+            r.median_ms(),
+            1000.0 / r.median_ms().max(1e-6)
+        ));
+    }
+    Ok(out)
+}
+
+pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, UsageError> {
+    let cat = load_catalog(cli_catalog)?;
+    let settings = scene_settings(&cat, &a.scene)?;
+    let opts = crate::app::RunOptions {
+        fullscreen: a.fullscreen,
+        frames: a.frames,
+        screenshot: a.screenshot.clone(),
+        size: a.size,
+        backend: a.scene.backend.clone(),
+    };
+    crate::app::run(settings, cat, opts).map_err(UsageError::Invalid)
+}
+
+/// The arguments `kvscope` alone runs with.
+pub fn default_run_args() -> RunArgs {
+    match Cli::try_parse_from(["kvscope", "run"]) {
+        Ok(Cli {
+            command: Some(Command::Run(a)),
+            ..
+        }) => a,
+        _ => unreachable!("`kvscope run` parses"),
+    }
 }

@@ -6,6 +6,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    env_logger::Builder::from_env(
+        env_logger::Env::default()
+            .default_filter_or("warn,wgpu_core=warn,wgpu_hal=error,naga=warn"),
+    )
+    .init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -24,9 +29,9 @@ fn main() -> ExitCode {
     let result: Result<String, cli::UsageError> = match &cli.command {
         Some(Command::Calc(a)) => cli::run_calc(cli.catalog.as_ref(), a),
         Some(Command::List(a)) => cli::run_list(cli.catalog.as_ref(), a),
-        None => Err(cli::UsageError::Invalid(
-            "no command given: try `kvscope calc --model llama-3.1-70b` or `kvscope --help`".into(),
-        )),
+        Some(Command::Render(a)) => cli::run_render(cli.catalog.as_ref(), a),
+        Some(Command::Run(a)) => cli::run_window(cli.catalog.as_ref(), a),
+        None => cli::run_window(cli.catalog.as_ref(), &cli::default_run_args()),
     };
     match result {
         Ok(out) => {

@@ -293,7 +293,31 @@ fn bad_input_is_one_line_and_status_2() {
         "cannot read /nonexistent/config.json",
     );
     rejects(&["frobnicate"], "frobnicate");
-    rejects(&[], "no command given");
+    rejects(
+        &["render", "--size", "0x100", "--out", "/tmp/x.png"],
+        "each side",
+    );
+    rejects(
+        &["render", "--size", "big", "--out", "/tmp/x.png"],
+        "WIDTHxHEIGHT",
+    );
+    rejects(
+        &["render", "--scale", "0", "--out", "/tmp/x.png"],
+        "between 0.25 and 8",
+    );
+    rejects(
+        &["render", "--speed", "3", "--out", "/tmp/x.png"],
+        "0.5 1 2 5 10 20 50 100",
+    );
+    rejects(
+        &["render", "--batch", "1000", "--out", "/tmp/x.png"],
+        "sequences the scene draws",
+    );
+    rejects(
+        &["render", "--backend", "glide", "--out", "/tmp/x.png"],
+        "unknown backend",
+    );
+    rejects(&["render"], "--out");
 }
 
 #[test]
@@ -432,4 +456,52 @@ fn garbage_never_panics() {
             out.status
         );
     }
+}
+
+#[test]
+fn no_display_is_one_line_not_a_panic() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("window"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn render_writes_a_png_of_the_asked_size() {
+    let p = std::env::temp_dir().join(format!("kvscope-cli-render-{}.png", std::process::id()));
+    let out = kvscope(&[
+        "render",
+        "--out",
+        p.to_str().unwrap(),
+        "--size",
+        "800x450",
+        "--model",
+        "gpt2",
+        "--gpu",
+        "t4",
+        "--fa",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && std::env::var_os("CI").is_none() && err.contains("adapter") {
+        eprintln!("skipping: {err}");
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    let bytes = std::fs::read(&p).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    // IHDR: width and height, big-endian, at bytes 16..24
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 800);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 450);
+    std::fs::remove_file(&p).ok();
+    let out = kvscope(&["render", "--frames", "3", "--size", "320x180"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("3 frames at 320x180") && s.contains("median"),
+        "{s}"
+    );
 }

@@ -1,0 +1,29 @@
+// Shared by every pipeline: the per-frame globals (one small uniform written each frame).
+
+struct Globals {
+    // Logical screen size in px.
+    screen: vec2<f32>,
+    // Seconds of animation time (frozen while paused).
+    time: f32,
+    // Physical px per logical px.
+    scale: f32,
+    // Centre of the attention dot, logical px.
+    dot: vec2<f32>,
+    // Side of one bank, logical px.
+    bank_size: f32,
+    // 0..1: how full the GPU is (drives the waves' colour and speed).
+    pressure: f32,
+    // 1 when flash attention is on.
+    flash: f32,
+    // Fraction of the sweep done (how far the flash tiles have streamed).
+    progress: f32,
+    _pad: vec2<f32>,
+    // Colours (linear RGB, alpha), indexed by bank kind and sequence: see render/palette.rs.
+    palette: array<vec4<f32>, 32>,
+};
+
+@group(0) @binding(0) var<uniform> g: Globals;
+
+fn to_clip(p: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(p.x / g.screen.x * 2.0 - 1.0, 1.0 - p.y / g.screen.y * 2.0, 0.0, 1.0);
+}

@@ -1,0 +1,370 @@
+//! Which bank shows what: the GPU's memory cut into equal banks (each a whole number of 16-token
+//! pages where the model has a KV cache), filled from a `Scene` in memory order: weights, then each
+//! sequence's KV, then attention scores (or their ghosts when flash attention avoids them).
+
+use crate::calc::report::{kv_bytes_per_token, BLOCK_TOKENS};
+use crate::calc::Policy;
+use crate::sim::Scene;
+
+/// Bank kinds (low 8 bits of a bank state).
+pub const FREE: u32 = 0;
+pub const WEIGHTS: u32 = 1;
+pub const KV: u32 = 2;
+pub const RESERVED: u32 = 3;
+pub const SCORES: u32 = 4;
+pub const GHOST: u32 = 5;
+pub const HEADROOM: u32 = 6;
+/// Set on the newest bank of each growing sequence (it pulses).
+pub const FRESH: u32 = 1 << 16;
+
+/// A bank state: kind, plus the sequence (bits 8..16) for KV and reserved banks.
+pub fn state(kind: u32, seq: u32) -> u32 {
+    kind | ((seq & 0xff) << 8)
+}
+pub fn kind_of(s: u32) -> u32 {
+    s & 0xff
+}
+pub fn seq_of(s: u32) -> u32 {
+    (s >> 8) & 0xff
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryMap {
+    /// Bytes one bank stands for.
+    pub bank_bytes: u128,
+    /// A bank is `pages_per_bank / banks_per_page` 16-token pages (0 / 1 when the model has no
+    /// per-token cache), a fraction in lowest terms with a denominator of at most 16.
+    pub pages_per_bank: u128,
+    pub banks_per_page: u128,
+    pub page_bytes: u128,
+    /// Banks standing for the GPU's memory.
+    pub banks: u32,
+    pub states: Vec<u32>,
+    pub weights_banks: u32,
+    /// Banks holding each sequence's KV (used part).
+    pub seq_banks: Vec<u32>,
+    pub reserved_banks: u32,
+    pub score_banks: u32,
+    pub ghost_banks: u32,
+    /// First bank past the engine's utilization limit.
+    pub headroom_from: u32,
+    /// Bytes of weights and KV that do not fit on this GPU.
+    pub overflow_bytes: u128,
+    /// GPUs the weights and KV are split over (tensor parallel) so that they fit; the board shows
+    /// one of them. 1 when everything fits on one GPU.
+    pub shards: u64,
+    /// Attention-score bytes beyond the free memory (what the red banks or ghosts cannot show).
+    pub ghost_overflow_bytes: u128,
+}
+
+impl MemoryMap {
+    /// Maps a scene onto at most `capacity` banks.
+    pub fn build(scene: &Scene, capacity: u32) -> MemoryMap {
+        let mut m = MemoryMap::default();
+        m.rebuild(scene, capacity);
+        m
+    }
+
+    /// GPUs needed to hold weights and KV in the GPU's whole memory (what the board splits over).
+    pub fn shards(scene: &Scene) -> u64 {
+        let r = &scene.report;
+        let mem = scene.settings.gpu.memory_bytes.max(1) as u128;
+        r.total_bytes.div_ceil(mem).clamp(1, u64::MAX as u128) as u64
+    }
+
+    /// The bank size for a scene on `capacity` banks: whole pages (of one shard), or an equal part of
+    /// one page when pages are large. Returns (bank bytes, pages per bank, banks per page, page bytes).
+    pub fn bank_size(scene: &Scene, capacity: u32) -> (u128, u128, u128, u128) {
+        let s = &scene.settings;
+        let mem = s.gpu.memory_bytes as u128;
+        let cap = capacity.max(1) as u128;
+        let shards = MemoryMap::shards(scene) as u128;
+        let page = (kv_bytes_per_token(&s.model, s.kv()) * BLOCK_TOKENS as u128).div_ceil(shards);
+        if page == 0 {
+            return (mem.div_ceil(cap), 0, 1, 0);
+        }
+        // A bank is k/j pages (j <= 16): the smallest such size that fits the grid, so the
+        // modules fill up while banks stay in simple fractions of a page.
+        let mut best = (u128::MAX, 1u128, 1u128);
+        for j in 1..=16u128 {
+            let k = (mem * j).div_ceil(cap * page).max(1);
+            if gcd(k, j) != 1 {
+                continue;
+            }
+            let bank = (page * k).div_ceil(j);
+            if bank < best.0 {
+                best = (bank, k, j);
+            }
+        }
+        (best.0, best.1, best.2, page)
+    }
+
+    /// Recomputes in place, reusing the state vector's allocation.
+    pub fn rebuild(&mut self, scene: &Scene, capacity: u32) {
+        let s = &scene.settings;
+        let r = &scene.report;
+        let (bank, k, j, page) = MemoryMap::bank_size(scene, capacity);
+        self.banks_per_page = j;
+        let shards = MemoryMap::shards(scene) as u128;
+        self.shards = shards as u64;
+        // One shard's share of a byte count.
+        let share = |b: u128| b.div_ceil(shards);
+        self.bank_bytes = bank;
+        self.pages_per_bank = k;
+        self.page_bytes = page;
+        let mem = s.gpu.memory_bytes as u128;
+        let n = mem.div_ceil(bank).min(capacity as u128) as u32;
+        self.banks = n;
+        self.states.clear();
+        self.states.resize(n as usize, FREE);
+        let banks_of = |bytes: u128| bytes.div_ceil(bank);
+
+        // Weights first.
+        let w = banks_of(share(r.weights_bytes));
+        let mut cursor: u128 = 0;
+        let mut needed: u128 = 0;
+        fill(&mut self.states, &mut cursor, w, WEIGHTS);
+        self.weights_banks = w.min(n as u128) as u32;
+        needed += share(r.weights_bytes);
+
+        // Each sequence's KV (with its fixed linear-attention state).
+        let model = &s.model;
+        let groups = model.layer_groups();
+        let per_seq_fixed = if s.batch > 0 {
+            share(r.fixed_state_bytes / s.batch as u128)
+        } else {
+            0
+        };
+        let kv = s.kv();
+        let seq_used: Vec<u128> = scene
+            .lengths
+            .iter()
+            .map(|&n| {
+                groups
+                    .iter()
+                    .map(|g| {
+                        g.count as u128
+                            * kv.bytes(
+                                g.attention.elements_per_token() as u128
+                                    * g.attention.stored_tokens(n) as u128,
+                            )
+                    })
+                    .sum::<u128>()
+                    .div_ceil(shards)
+                    + if n > 0 { per_seq_fixed } else { 0 }
+            })
+            .collect();
+        self.seq_banks.clear();
+        self.reserved_banks = 0;
+        match s.policy() {
+            Policy::Static | Policy::Continuous => {
+                let reserve = if s.policy() == Policy::Static {
+                    share(r.allocated_bytes.static_ / s.batch.max(1) as u128) + per_seq_fixed
+                } else {
+                    0
+                };
+                for (i, &used) in seq_used.iter().enumerate() {
+                    let ub = banks_of(used);
+                    let start = cursor;
+                    fill(&mut self.states, &mut cursor, ub, state(KV, i as u32));
+                    mark_fresh(
+                        &mut self.states,
+                        start,
+                        cursor,
+                        ub > 0 && scene.progress < 1.0,
+                    );
+                    self.seq_banks.push(ub.min(u32::MAX as u128) as u32);
+                    let rb = banks_of(reserve).saturating_sub(ub);
+                    fill(&mut self.states, &mut cursor, rb, state(RESERVED, i as u32));
+                    self.reserved_banks += rb.min(u32::MAX as u128) as u32;
+                    needed += used.max(reserve);
+                }
+            }
+            Policy::Paged => {
+                // Pages are handed out in the order tokens arrive: all sequences grow together, so
+                // their pages interleave in memory.
+                let pages: Vec<u128> = scene
+                    .lengths
+                    .iter()
+                    .zip(&seq_used)
+                    .map(|(&n, &u)| {
+                        if page == 0 {
+                            0
+                        } else {
+                            let paged: u128 = groups
+                                .iter()
+                                .map(|g| {
+                                    g.count as u128
+                                        * kv.bytes(
+                                            g.attention.elements_per_token() as u128
+                                                * (g.attention.pages(n, BLOCK_TOKENS)
+                                                    * BLOCK_TOKENS)
+                                                    as u128,
+                                        )
+                                })
+                                .sum();
+                            let _ = u;
+                            share(paged).div_ceil(page)
+                        }
+                    })
+                    .collect();
+                let total_pages: u128 = pages.iter().sum();
+                self.seq_banks = vec![0; pages.len()];
+                let kv_banks = if k == 0 {
+                    0
+                } else {
+                    (total_pages * j).div_ceil(k)
+                };
+                let owners = interleaved_owners(&pages, k.max(1), j, kv_banks.min(n as u128));
+                let start = cursor;
+                for (j, &o) in owners.iter().enumerate() {
+                    let b = (start + j as u128) as usize;
+                    if b < self.states.len() {
+                        self.states[b] = state(KV, o);
+                        self.seq_banks[o as usize] += 1;
+                    }
+                }
+                cursor += kv_banks;
+                // fixed state sits after the pages
+                let fixed_banks = banks_of(share(r.fixed_state_bytes));
+                fill(&mut self.states, &mut cursor, fixed_banks, state(KV, 0));
+                if scene.progress < 1.0 && kv_banks > 0 {
+                    let last = (start + kv_banks - 1).min(n as u128 - 1) as usize;
+                    if last < self.states.len() {
+                        self.states[last] |= FRESH;
+                    }
+                }
+                needed += total_pages * page + share(r.fixed_state_bytes);
+            }
+        }
+
+        // Attention scores: real without flash attention, ghosts with it (one shard's heads).
+        let scores = share(r.attention_scores_bytes.without_flash);
+        let sb = banks_of(scores);
+        self.score_banks = 0;
+        self.ghost_banks = 0;
+        self.ghost_overflow_bytes = 0;
+        if scores > 0 {
+            if s.fa {
+                let free_from = cursor.min(n as u128);
+                let free = n as u128 - free_from;
+                let g = sb.min(free);
+                let mut c = free_from;
+                fill(&mut self.states, &mut c, g, GHOST);
+                self.ghost_banks = g as u32;
+                self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
+            } else {
+                // Materialised at prefill: drawn in the free memory it would take; what does not fit
+                // is reported with the scores, not as the GPU's overflow (the calculator's total
+                // counts weights and KV).
+                let before = cursor;
+                fill(&mut self.states, &mut cursor, sb, SCORES);
+                self.score_banks = (cursor.min(n as u128) - before.min(n as u128)) as u32;
+                let free = (n as u128).saturating_sub(before.min(n as u128));
+                self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
+            }
+        }
+
+        // Free memory past the engine's utilization limit.
+        self.headroom_from = ((n as f64) * s.gpu_util).floor() as u32;
+        for st in self.states.iter_mut().skip(self.headroom_from as usize) {
+            if *st == FREE {
+                *st = HEADROOM;
+            }
+        }
+        let _ = needed;
+        // What one GPU cannot hold, in the calculator's terms (weights + KV + fixed state).
+        self.overflow_bytes = r.total_bytes.saturating_sub(mem);
+    }
+
+    /// Banks whose kind is `kind`.
+    pub fn count(&self, kind: u32) -> u32 {
+        self.states.iter().filter(|s| kind_of(**s) == kind).count() as u32
+    }
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Writes `count` banks of `st` from `cursor`, clipped to the map; advances the cursor regardless.
+fn fill(states: &mut [u32], cursor: &mut u128, count: u128, st: u32) {
+    let n = states.len() as u128;
+    let a = (*cursor).min(n) as usize;
+    let b = (*cursor + count).min(n) as usize;
+    for s in &mut states[a..b] {
+        *s = st;
+    }
+    *cursor += count;
+}
+
+fn mark_fresh(states: &mut [u32], start: u128, end: u128, on: bool) {
+    if on && end > start {
+        let last = (end - 1) as usize;
+        if last < states.len() {
+            states[last] |= FRESH;
+        }
+    }
+}
+
+/// Owner (sequence) of the first page of each of the first `banks` banks of `k / j` pages, when the
+/// sequences' pages (`pages[i]` each) are allocated round by round in sequence order.
+fn interleaved_owners(pages: &[u128], k: u128, j: u128, banks: u128) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..pages.len()).collect();
+    order.sort_by_key(|&i| pages[i]);
+    let mut owners = Vec::with_capacity(banks as usize);
+    // Segments where the set of sequences still growing is constant.
+    let mut active: Vec<usize> = (0..pages.len()).filter(|&i| pages[i] > 0).collect();
+    let mut done_rounds: u128 = 0;
+    let mut seg_start: u128 = 0; // first page index of this segment
+    let mut idx = 0usize; // into `order`
+    let mut b: u128 = 0;
+    while b < banks && !active.is_empty() {
+        while idx < order.len() && pages[order[idx]] <= done_rounds {
+            idx += 1;
+        }
+        let next_break = if idx < order.len() {
+            pages[order[idx]]
+        } else {
+            done_rounds
+        };
+        let rounds = next_break - done_rounds;
+        let a = active.len() as u128;
+        let seg_pages = rounds * a;
+        while b < banks {
+            let q = b * k / j;
+            if q >= seg_start + seg_pages {
+                break;
+            }
+            let o = (q - seg_start) % a;
+            owners.push(active[o as usize] as u32);
+            b += 1;
+        }
+        seg_start += seg_pages;
+        done_rounds = next_break;
+        active.retain(|&i| pages[i] > done_rounds);
+    }
+    owners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaving_follows_arrival_rounds() {
+        // seq 0 has 3 pages, seq 1 has 1, seq 2 has 2: rounds give 0 1 2 | 0 2 | 0
+        assert_eq!(
+            interleaved_owners(&[3, 1, 2], 1, 1, 6),
+            vec![0, 1, 2, 0, 2, 0]
+        );
+        // two pages per bank: first pages 0, 2, 2
+        assert_eq!(interleaved_owners(&[3, 1, 2], 2, 1, 3), vec![0, 2, 2]);
+        // two banks per page
+        assert_eq!(interleaved_owners(&[2, 1], 1, 2, 6), vec![0, 0, 1, 1, 0, 0]);
+    }
+}

@@ -1,0 +1,215 @@
+//! Memory banks as instanced quads. Instances (position + bank index) are written when the layout
+//! changes; bank states (one u32 each) when memory changes, and then only the range that changed.
+//! Colours and animation come from the globals, so a frame where nothing changed uploads nothing here.
+
+use crate::layout::Layout;
+use bytemuck::{Pod, Zeroable};
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
+pub struct BankInstance {
+    pub pos: [f32; 2],
+    pub index: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(std::mem::size_of::<BankInstance>() == 16);
+
+/// Bank instances for a layout: `banks` banks spread evenly over the active packages, row-major in
+/// each; bank `i` of the memory map is instance `i`.
+pub fn instances(l: &Layout, banks: u32, out: &mut Vec<BankInstance>) {
+    out.clear();
+    let active: Vec<_> = l
+        .modules
+        .iter()
+        .filter(|m| m.active && m.capacity() > 0)
+        .collect();
+    if active.is_empty() {
+        return;
+    }
+    let cap: u32 = active.iter().map(|m| m.capacity()).sum();
+    let banks = banks.min(cap);
+    let n = active.len() as u32;
+    // Even shares, capped by each grid; what a small grid cannot hold goes to the next ones.
+    let mut shares: Vec<u32> = active
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (banks / n + u32::from((i as u32) < banks % n)).min(m.capacity()))
+        .collect();
+    let mut left = banks - shares.iter().sum::<u32>();
+    for (i, m) in active.iter().enumerate() {
+        let room = m.capacity() - shares[i];
+        let take = room.min(left);
+        shares[i] += take;
+        left -= take;
+    }
+    let mut index = 0u32;
+    for (m, &share) in active.iter().zip(&shares) {
+        for k in 0..share {
+            let (x, y) = l.bank_origin(m, k);
+            out.push(BankInstance {
+                pos: [x, y],
+                index,
+                _pad: 0,
+            });
+            index += 1;
+        }
+    }
+}
+
+pub struct BanksPipeline {
+    pipeline: wgpu::RenderPipeline,
+    states_layout: wgpu::BindGroupLayout,
+    instances: Option<wgpu::Buffer>,
+    states: Option<wgpu::Buffer>,
+    bind: Option<wgpu::BindGroup>,
+    count: u32,
+    /// What the GPU holds, to upload only differences.
+    shadow: Vec<u32>,
+}
+
+impl BanksPipeline {
+    pub fn new(
+        device: &wgpu::Device,
+        format: wgpu::TextureFormat,
+        globals: &wgpu::BindGroupLayout,
+    ) -> Self {
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("banks"),
+            source: wgpu::ShaderSource::Wgsl(super::shader_source("banks").into()),
+        });
+        let states_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("bank states"),
+            entries: &[wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::VERTEX,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only: true },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("banks"),
+            bind_group_layouts: &[Some(globals), Some(&states_layout)],
+            immediate_size: 0,
+        });
+        let attrs = wgpu::vertex_attr_array![0 => Float32x2, 1 => Uint32];
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("banks"),
+            layout: Some(&layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[Some(wgpu::VertexBufferLayout {
+                    array_stride: std::mem::size_of::<BankInstance>() as u64,
+                    step_mode: wgpu::VertexStepMode::Instance,
+                    attributes: &attrs,
+                })],
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            primitive: wgpu::PrimitiveState {
+                topology: wgpu::PrimitiveTopology::TriangleStrip,
+                ..Default::default()
+            },
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        BanksPipeline {
+            pipeline,
+            states_layout,
+            instances: None,
+            states: None,
+            bind: None,
+            count: 0,
+            shadow: Vec::new(),
+        }
+    }
+
+    /// New geometry: recreate the instance and state buffers.
+    pub fn set_instances(&mut self, device: &wgpu::Device, inst: &[BankInstance]) {
+        use wgpu::util::DeviceExt;
+        self.count = inst.len() as u32;
+        let n = inst.len().max(1);
+        self.instances = Some(
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("bank instances"),
+                contents: if inst.is_empty() {
+                    &[0u8; 16]
+                } else {
+                    bytemuck::cast_slice(inst)
+                },
+                usage: wgpu::BufferUsages::VERTEX,
+            }),
+        );
+        let states = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bank states"),
+            size: (n * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.bind = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("bank states"),
+            layout: &self.states_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: states.as_entire_binding(),
+            }],
+        }));
+        self.states = Some(states);
+        // Force a full upload next time.
+        self.shadow.clear();
+        self.shadow.resize(n, u32::MAX);
+    }
+
+    /// Uploads the states that differ from what the GPU has (one contiguous range). Returns the
+    /// number of states written.
+    pub fn update_states(&mut self, queue: &wgpu::Queue, states: &[u32]) -> usize {
+        let Some(buf) = &self.states else {
+            return 0;
+        };
+        let n = states.len().min(self.count as usize);
+        let first = (0..n).find(|&i| self.shadow[i] != states[i]);
+        let Some(first) = first else {
+            return 0;
+        };
+        let last = (first..n)
+            .rev()
+            .find(|&i| self.shadow[i] != states[i])
+            .unwrap_or(first);
+        queue.write_buffer(
+            buf,
+            (first * 4) as u64,
+            bytemuck::cast_slice(&states[first..=last]),
+        );
+        self.shadow[first..=last].copy_from_slice(&states[first..=last]);
+        last - first + 1
+    }
+
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, globals: &wgpu::BindGroup) {
+        let (Some(inst), Some(bind)) = (&self.instances, &self.bind) else {
+            return;
+        };
+        if self.count == 0 {
+            return;
+        }
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, globals, &[]);
+        pass.set_bind_group(1, bind, &[]);
+        pass.set_vertex_buffer(0, inst.slice(..));
+        pass.draw(0..4, 0..self.count);
+    }
+}

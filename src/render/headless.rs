@@ -1,0 +1,108 @@
+//! `kvscope render`: frames rendered offscreen, timed, and the last one written as a PNG.
+
+use super::context::{self, GpuContext, RenderError};
+use super::offscreen::{self, Offscreen};
+use super::{Renderer, View};
+use crate::sim::{Scene, Settings};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub width: u32,
+    pub height: u32,
+    pub scale: f32,
+    /// Seconds of play from the start; None: the end of the sweep.
+    pub time: Option<f64>,
+    pub frames: u64,
+    pub out: Option<PathBuf>,
+    pub backend: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub adapter: String,
+    pub frame_ms: Vec<f64>,
+    pub banks: u32,
+    pub rgba: Vec<u8>,
+    /// The last frame's layout and memory map (for pixel checks).
+    pub layout: Option<crate::layout::Layout>,
+    pub map: crate::layout::memory::MemoryMap,
+}
+
+impl Outcome {
+    pub fn median_ms(&self) -> f64 {
+        let mut v = self.frame_ms.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+/// The scene `kvscope render` shows for frame `i` (1/60 s of play apart).
+pub fn scene_for(settings: &Settings, time: Option<f64>, i: u64) -> Scene {
+    let dt = i as f64 / 60.0;
+    match time {
+        Some(t) => Scene::at(settings, (t + dt) * settings.speed),
+        None if i == 0 => Scene::at_progress(settings, 0.0, 1.0),
+        None => Scene::at(settings, dt * settings.speed),
+    }
+}
+
+pub fn run(settings: &Settings, o: &Options) -> Result<Outcome, RenderError> {
+    let instance = context::instance(o.backend.as_deref(), None)?;
+    let ctx = pollster::block_on(GpuContext::new(instance, None))?;
+    render_with(&ctx, settings, o)
+}
+
+/// Renders with an existing context (tests share one).
+pub fn render_with(
+    ctx: &GpuContext,
+    settings: &Settings,
+    o: &Options,
+) -> Result<Outcome, RenderError> {
+    let mut renderer = Renderer::new(&ctx.device, &ctx.queue, offscreen::FORMAT);
+    let target = Offscreen::new(&ctx.device, o.width, o.height);
+    let mut view = View::new();
+    let mut times = Vec::new();
+    let frames = o.frames.max(1);
+    for i in 0..frames {
+        let scene = scene_for(settings, o.time, i);
+        let start = Instant::now();
+        view.prepare(
+            &mut renderer,
+            &ctx.device,
+            &ctx.queue,
+            &scene,
+            super::view::TargetSize {
+                width: o.width,
+                height: o.height,
+                scale: o.scale,
+            },
+            scene.time as f32,
+        );
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("frame"),
+            });
+        renderer.render(&mut enc, &target.view);
+        ctx.queue.submit(Some(enc.finish()));
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Device(e.to_string()))?;
+        renderer.text.trim();
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    let rgba = offscreen::read_rgba(ctx, &target.texture, o.width, o.height)?;
+    if let Some(path) = &o.out {
+        offscreen::write_png(path, o.width, o.height, &rgba)?;
+    }
+    Ok(Outcome {
+        adapter: ctx.adapter_name.clone(),
+        frame_ms: times,
+        banks: view.map.banks,
+        rgba,
+        layout: view.layout.clone(),
+        map: view.map.clone(),
+    })
+}

@@ -1,0 +1,120 @@
+//! Offscreen targets and readback: render a frame into a texture and read it back as RGBA8 (sRGB),
+//! rows unpadded, for PNGs and pixel tests.
+
+use super::{GpuContext, RenderError};
+
+/// The format both the offscreen target and (preferably) the window use: sRGB, so colours match.
+pub const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8UnormSrgb;
+
+pub struct Offscreen {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Offscreen {
+    pub fn new(device: &wgpu::Device, width: u32, height: u32) -> Offscreen {
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("offscreen"),
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        Offscreen {
+            texture,
+            view,
+            width,
+            height,
+        }
+    }
+}
+
+/// Reads a texture back as tightly packed RGBA8 rows.
+pub fn read_rgba(
+    ctx: &GpuContext,
+    texture: &wgpu::Texture,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, RenderError> {
+    let padded = (width * 4).div_ceil(256) * 256;
+    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: (padded * height) as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
+    enc.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buf,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+    ctx.queue.submit(Some(enc.finish()));
+    let slice = buf.slice(..);
+    slice.map_async(wgpu::MapMode::Read, |_| {});
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    let data = slice
+        .get_mapped_range()
+        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    let mut out = Vec::with_capacity((width * height * 4) as usize);
+    for row in 0..height as usize {
+        let start = row * padded as usize;
+        out.extend_from_slice(&data[start..start + (width * 4) as usize]);
+    }
+    drop(data);
+    buf.unmap();
+    Ok(out)
+}
+
+/// Writes RGBA8 pixels as a PNG.
+pub fn write_png(
+    path: &std::path::Path,
+    width: u32,
+    height: u32,
+    rgba: &[u8],
+) -> Result<(), RenderError> {
+    let err = |e: &dyn std::fmt::Display| RenderError::Write {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    };
+    let file = std::fs::File::create(path).map_err(|e| err(&e))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().map_err(|e| err(&e))?;
+    w.write_image_data(rgba).map_err(|e| err(&e))?;
+    w.finish().map_err(|e| err(&e))?;
+    Ok(())
+}

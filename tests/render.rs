@@ -1,0 +1,377 @@
+//! Headless rendering on whatever adapter the machine has (lavapipe in CI): pixel checks against
+//! numbers from the calculator and the layout. With CI set, a missing adapter fails the test.
+
+use kvscope::calc::report::kv_bytes;
+use kvscope::catalog::Catalog;
+use kvscope::layout::memory::{self, MemoryMap};
+use kvscope::layout::palette as pal;
+use kvscope::layout::{Layout, PanelKind};
+use kvscope::render::banks;
+use kvscope::render::context::{instance, GpuContext};
+use kvscope::render::headless::{render_with, Options, Outcome};
+use kvscope::sim::Settings;
+use std::sync::{Arc, Mutex, OnceLock};
+
+fn ctx() -> Option<&'static Mutex<GpuContext>> {
+    static CTX: OnceLock<Option<Mutex<GpuContext>>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let made = instance(None, None)
+            .map_err(|e| e.to_string())
+            .and_then(|i| pollster::block_on(GpuContext::new(i, None)).map_err(|e| e.to_string()));
+        match made {
+            Ok(c) => Some(Mutex::new(c)),
+            Err(e) => {
+                if std::env::var_os("CI").is_some() {
+                    panic!("CI must render: {e}");
+                }
+                eprintln!("skipping render tests: {e}");
+                None
+            }
+        }
+    })
+    .as_ref()
+}
+
+fn settings(model: &str, gpu: &str) -> Settings {
+    let c = Catalog::builtin().unwrap();
+    Settings::new(
+        Arc::new(c.model(model).unwrap().clone()),
+        Arc::new(c.gpu(gpu).unwrap().clone()),
+    )
+}
+
+fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option<Outcome> {
+    let c = ctx()?;
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let o = Options {
+        width: w,
+        height: h,
+        scale,
+        time,
+        frames: 1,
+        out: None,
+        backend: None,
+    };
+    let out = render_with(&c, s, &o).expect("renders");
+    if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
+        let name = format!("target/render-{}-{w}x{h}@{scale}.png", s.model.id);
+        kvscope::render::offscreen::write_png(std::path::Path::new(&name), w, h, &out.rgba).ok();
+    }
+    Some(out)
+}
+
+fn px(o: &Outcome, w: u32, x: f32, y: f32) -> [u8; 3] {
+    let i = ((y as u32 * w + x as u32) * 4) as usize;
+    [o.rgba[i], o.rgba[i + 1], o.rgba[i + 2]]
+}
+
+fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
+    (0..3).all(|i| (a[i] as i32 - b[i] as i32).abs() <= tol)
+}
+
+/// The colour at the centre of every drawn bank, in bank order.
+fn bank_colors(o: &Outcome, w: u32) -> Vec<[u8; 3]> {
+    let l = o.layout.as_ref().unwrap();
+    let mut inst = Vec::new();
+    banks::instances(l, o.map.banks, &mut inst);
+    inst.iter()
+        .map(|b| {
+            let c = l.bank_size / 2.0;
+            px(o, w, (b.pos[0] + c) * l.scale, (b.pos[1] + c) * l.scale)
+        })
+        .collect()
+}
+
+/// Failure helper: keep the image for a look.
+fn keep(o: &Outcome, w: u32, h: u32, name: &str) -> String {
+    let p = std::env::temp_dir().join(format!("kvscope-failed-{name}.png"));
+    kvscope::render::offscreen::write_png(&p, w, h, &o.rgba).ok();
+    format!("(image at {})", p.display())
+}
+
+#[test]
+fn purple_banks_match_weights_over_capacity() {
+    let s = settings("llama-3.1-8b", "h100");
+    let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
+        return;
+    };
+    let colors = bank_colors(&o, 1920);
+    let purple = colors
+        .iter()
+        .filter(|c| close(**c, pal::WEIGHTS, 3))
+        .count() as f64;
+    // 8,030,261,248 bf16 parameters over 80 GiB, in banks
+    let bank = o.map.bank_bytes as f64;
+    let want = 8_030_261_248.0 * 2.0 / bank;
+    assert!(
+        (purple - want).abs() <= 1.0,
+        "{purple} purple banks, weights are {want:.2} banks {}",
+        keep(&o, 1920, 1080, "purple")
+    );
+    let frac = purple / o.map.banks as f64;
+    let capacity = 8_030_261_248.0 * 2.0 / (80u64 << 30) as f64;
+    assert!((frac - capacity).abs() <= 1.0 / o.map.banks as f64 + 1e-9);
+    assert!(o.map.banks >= 20_000, "{} banks at 1080p", o.map.banks);
+}
+
+#[test]
+fn each_sequence_colour_matches_its_kv_bytes() {
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.batch = 4;
+    s.context = 65_536;
+    let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
+        return;
+    };
+    let colors = bank_colors(&o, 1920);
+    let scene = kvscope::sim::Scene::at_progress(&s, 0.0, 1.0);
+    for (i, &len) in scene.lengths.iter().enumerate() {
+        let bytes = kv_bytes(&s.model, s.kv(), len);
+        let want = bytes.div_ceil(o.map.bank_bytes) as usize;
+        let got = colors
+            .iter()
+            .filter(|c| close(**c, pal::sequence(i), 3))
+            .count();
+        assert_eq!(
+            got,
+            want,
+            "sequence {i} of {len} tokens {}",
+            keep(&o, 1920, 1080, "seq")
+        );
+    }
+    // The lengths differ under continuous batching.
+    assert!(scene.lengths.windows(2).any(|p| p[0] != p[1]));
+}
+
+#[test]
+fn static_batching_shows_reserved_gray_mid_sweep() {
+    let s = settings("llama-3.1-8b", "h100");
+    // A quarter of the sweep: each sequence holds a quarter of what it reserved.
+    let Some(o) = render(&s, 1920, 1080, 1.0, Some(6.0)) else {
+        return;
+    };
+    let colors = bank_colors(&o, 1920);
+    let gray = colors
+        .iter()
+        .filter(|c| close(**c, pal::RESERVED, 3))
+        .count() as u32;
+    assert_eq!(gray, o.map.count(memory::RESERVED));
+    // 4 x 131,072 reserved, 4 x 32,768 held: three quarters gray
+    let kv = gray + (0..4).map(|i| o.map.seq_banks[i]).sum::<u32>();
+    let f = gray as f64 / kv as f64;
+    assert!(
+        (f - 0.75).abs() < 0.01,
+        "{f} {}",
+        keep(&o, 1920, 1080, "gray")
+    );
+}
+
+fn die_pixels(o: &Outcome, w: u32) -> Vec<[u8; 3]> {
+    let l = o.layout.as_ref().unwrap();
+    let d = l.die;
+    let mut v = Vec::new();
+    let (x0, y0) = ((d.x * l.scale) as u32, (d.y * l.scale) as u32);
+    let (x1, y1) = ((d.right() * l.scale) as u32, (d.bottom() * l.scale) as u32);
+    for y in (y0..y1).step_by(2) {
+        for x in (x0..x1).step_by(2) {
+            v.push(px(o, w, x as f32, y as f32));
+        }
+    }
+    v
+}
+
+#[test]
+fn flash_attention_changes_the_die_and_shows_ghosts() {
+    let mut s = settings("llama-3.2-1b", "h100");
+    s.batch = 2;
+    let Some(off) = render(&s, 1920, 1080, 1.0, Some(12.0)) else {
+        return;
+    };
+    s.fa = true;
+    let on = render(&s, 1920, 1080, 1.0, Some(12.0)).unwrap();
+    let a = die_pixels(&off, 1920);
+    let b = die_pixels(&on, 1920);
+    let changed = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| !close(**x, **y, 2))
+        .count();
+    assert!(
+        changed > a.len() / 20,
+        "{changed} of {} die pixels changed",
+        a.len()
+    );
+    let greenish = b
+        .iter()
+        .filter(|c| c[1] as i32 > c[0] as i32 + 40 && c[1] as i32 > c[2] as i32 + 20)
+        .count();
+    assert!(
+        greenish > 200,
+        "{greenish} green pixels in the die {}",
+        keep(&on, 1920, 1080, "fa")
+    );
+    // Ghost banks: red stripes over free memory, as many banks as the scores would take.
+    assert!(on.map.ghost_banks > 0);
+    let colors = bank_colors(&on, 1920);
+    let red = colors.iter().filter(|c| close(**c, pal::GHOST, 3)).count() as f64;
+    // about half of each ghost bank's centres fall on a stripe
+    assert!(
+        red > on.map.ghost_banks as f64 * 0.2,
+        "{red} vs {}",
+        on.map.ghost_banks
+    );
+    // Without flash attention the same bytes are solid score banks.
+    assert_eq!(off.map.score_banks, on.map.ghost_banks);
+}
+
+#[test]
+fn text_is_drawn_in_the_info_panel() {
+    let s = settings("llama-3.1-8b", "h100");
+    let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
+        return;
+    };
+    let l = o.layout.as_ref().unwrap();
+    let r = l.panel(PanelKind::Info).unwrap().rect;
+    let mut bright = 0;
+    for y in (r.y as u32)..(r.bottom() as u32) {
+        for x in (r.x as u32)..(r.right() as u32) {
+            let c = px(&o, 1920, x as f32, y as f32);
+            if c.iter().map(|v| *v as u32).sum::<u32>() > 450 {
+                bright += 1;
+            }
+        }
+    }
+    assert!(
+        bright > 1500,
+        "{bright} bright text pixels {}",
+        keep(&o, 1920, 1080, "text")
+    );
+}
+
+#[test]
+fn panels_are_clear_of_banks_at_every_size() {
+    let s = settings("llama-3.1-70b", "h100");
+    for (w, h, scale) in [
+        (1280, 720, 1.0),
+        (1920, 1080, 1.0),
+        (1920, 1080, 2.0),
+        (3840, 2160, 1.0),
+        (3840, 2160, 2.0),
+        (1080, 1920, 1.0),
+    ] {
+        let Some(o) = render(&s, w, h, scale, None) else {
+            return;
+        };
+        let l = o.layout.as_ref().unwrap();
+        assert!(
+            l.overlaps().is_empty(),
+            "{w}x{h}@{scale}: {:?}",
+            l.overlaps()
+        );
+        // Inside each panel's corner the panel's own fill shows: nothing was drawn over it.
+        for p in &l.panels {
+            let x = (p.rect.x + 4.0 * l.ui) * scale;
+            let y = (p.rect.bottom() - 4.0 * l.ui) * scale;
+            let c = px(&o, w, x, y);
+            let bank_like = [pal::WEIGHTS, pal::RESERVED, pal::sequence(0), pal::SCORES]
+                .iter()
+                .any(|b| close(c, *b, 6));
+            assert!(
+                !bank_like,
+                "{w}x{h}@{scale}: {:?} corner is {c:?} {}",
+                p.kind,
+                keep(&o, w, h, "panels")
+            );
+        }
+        if (w, h, scale) == (3840, 2160, 1.0) {
+            assert!(o.map.banks >= 80_000, "{} banks at 4K", o.map.banks);
+        }
+    }
+}
+
+#[test]
+fn overflow_is_shown_not_clipped() {
+    let mut s = settings("llama-3.1-405b", "h100");
+    s.batch = 1;
+    let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
+        return;
+    };
+    // 405B bf16 = 756 GiB of weights: 11 shards of the board, each 1/11 of the weights
+    assert!(o.map.overflow_bytes > 0);
+    assert_eq!(
+        o.map.shards,
+        MemoryMap::shards(&kvscope::sim::Scene::at_progress(&s, 0.0, 1.0))
+    );
+    assert!(o.map.shards >= 10);
+    let colors = bank_colors(&o, 1920);
+    let purple = colors
+        .iter()
+        .filter(|c| close(**c, pal::WEIGHTS, 3))
+        .count() as f64;
+    let want = (405_853_388_800f64 * 2.0 / o.map.shards as f64) / o.map.bank_bytes as f64;
+    assert!((purple - want).abs() <= 1.0, "{purple} vs {want}");
+    // The warning panel is red-bordered: its edge pixel is the danger colour.
+    let l = o.layout.as_ref().unwrap();
+    let r = l.panel(PanelKind::Warning).unwrap().rect;
+    let c = px(&o, 1920, r.x + r.w / 2.0, r.y + 0.5);
+    assert!(c[0] > 150 && c[1] < 120, "{c:?}");
+}
+
+#[test]
+fn a_million_bank_instances_draw() {
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let s = settings("llama-3.1-8b", "h100");
+    let mut r =
+        kvscope::render::Renderer::new(&c.device, &c.queue, kvscope::render::offscreen::FORMAT);
+    // A 1,000 x 1,000 grid of sub-pixel banks over a 1000x1000 target.
+    let mut l = Layout::compute(1000, 1000, 1.0, &s.gpu);
+    l.bank_size = 0.9;
+    let inst: Vec<banks::BankInstance> = (0..1_000_000u32)
+        .map(|i| banks::BankInstance {
+            pos: [(i % 1000) as f32, (i / 1000) as f32],
+            index: i,
+            _pad: 0,
+        })
+        .collect();
+    r.banks.set_instances(&c.device, &inst);
+    let states: Vec<u32> = (0..1_000_000u32)
+        .map(|i| {
+            if i < 500_000 {
+                memory::WEIGHTS
+            } else {
+                memory::FREE
+            }
+        })
+        .collect();
+    assert_eq!(r.banks.update_states(&c.queue, &states), 1_000_000);
+    assert_eq!(
+        r.banks.update_states(&c.queue, &states),
+        0,
+        "nothing changed, nothing uploaded"
+    );
+    r.write_globals(
+        &c.queue,
+        &l,
+        &kvscope::render::FrameValues {
+            time: 0.0,
+            progress: 0.0,
+            pressure: 0.0,
+            flash: false,
+        },
+    );
+    let t = kvscope::render::offscreen::Offscreen::new(&c.device, 1000, 1000);
+    let mut enc = c.device.create_command_encoder(&Default::default());
+    r.render(&mut enc, &t.view);
+    c.queue.submit(Some(enc.finish()));
+    let rgba = kvscope::render::offscreen::read_rgba(&c, &t.texture, 1000, 1000).unwrap();
+    let at = |x: usize, y: usize| {
+        [
+            rgba[(y * 1000 + x) * 4],
+            rgba[(y * 1000 + x) * 4 + 1],
+            rgba[(y * 1000 + x) * 4 + 2],
+        ]
+    };
+    assert!(close(at(500, 100), pal::WEIGHTS, 3), "{:?}", at(500, 100));
+    assert!(close(at(500, 900), pal::FREE, 3), "{:?}", at(500, 900));
+}
