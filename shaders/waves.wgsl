@@ -19,7 +19,8 @@ fn vs_main(@builtin(vertex_index) vi: u32, @builtin(instance_index) wave: u32) -
     let amp = g.screen.y * (0.035 + 0.015 * w) * (1.0 + g.pressure);
     let k = 6.2831853 / g.screen.x * (1.2 + 0.6 * w);
     let y = base + amp * sin(k * x + g.time * speed * (1.0 + 0.3 * w) + w * 1.7);
-    let thickness = g.screen.y * 0.05 * (1.0 + 0.5 * w);
+    // Thin glowing strips: a software adapter pays for every covered pixel.
+    let thickness = g.screen.y * 0.008 * (1.0 + 0.5 * w);
     let yy = y + edge * thickness;
     let calm = vec3<f32>(0.10, 0.12, 0.40);
     let hot = vec3<f32>(0.55, 0.10, 0.14);
@@ -27,7 +28,7 @@ fn vs_main(@builtin(vertex_index) vi: u32, @builtin(instance_index) wave: u32) -
     var out: VsOut;
     out.clip = to_clip(vec2<f32>(x, yy));
     // Fade towards the lower edge of each band.
-    out.color = vec4<f32>(rgb, (0.16 - 0.04 * w) * (1.0 - edge));
+    out.color = vec4<f32>(rgb * 1.6, (0.55 - 0.12 * w) * (1.0 - edge));
     return out;
 }
 

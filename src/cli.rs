@@ -488,13 +488,15 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
     }
     if a.frames > 1 {
         out.push_str(&format!(
-            "{} frames at {}x{} on {}: median {:.2} ms/frame ({:.1} fps)\n",
+            "{} frames at {}x{} on {} ({} banks): median {:.2} ms/frame ({:.1} fps), of which {:.3} ms CPU prepare\n",
             a.frames,
             a.size.0,
             a.size.1,
             r.adapter,
+            r.banks,
             r.median_ms(),
-            1000.0 / r.median_ms().max(1e-6)
+            1000.0 / r.median_ms().max(1e-6),
+            r.median_prepare_ms()
         ));
     }
     Ok(out)

@@ -130,8 +130,15 @@ impl App {
             .or_else(|| caps.formats.first().copied())
             .ok_or_else(|| "the surface offers no formats".to_string())?;
         let size = window.inner_size();
+        // Copies from the static layer need COPY_DST on the surface (software adapters only).
+        let copy_ok = caps.usages.contains(wgpu::TextureUsages::COPY_DST);
+        let cached = ctx.software && copy_ok;
         let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            usage: if cached {
+                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST
+            } else {
+                wgpu::TextureUsages::RENDER_ATTACHMENT
+            },
             format,
             width: size.width.max(1),
             height: size.height.max(1),
@@ -155,7 +162,8 @@ impl App {
         if size.width > 0 && size.height > 0 {
             surface.configure(&ctx.device, &config);
         }
-        let renderer = Renderer::new(&ctx.device, &ctx.queue, format);
+        let mut renderer = Renderer::new(&ctx.device, &ctx.queue, format);
+        renderer.set_cached(cached);
         log::info!(
             "window {}x{} @{} on {}",
             size.width,
@@ -262,11 +270,13 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        g.renderer.render(&mut enc, &target);
+        g.renderer
+            .render(&g.ctx.device, &mut enc, &frame.texture, &target);
         g.ctx.queue.submit(Some(enc.finish()));
         g.window.pre_present_notify();
         g.ctx.queue.present(frame);
         g.renderer.text.trim();
+        g.renderer.text_static.trim();
         self.frames += 1;
         if self.opts.frames.is_some_and(|n| self.frames >= n) {
             if let Some(path) = self.opts.screenshot.clone() {
@@ -311,7 +321,7 @@ impl App {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("screenshot"),
             });
-        r.render(&mut enc, &target.view);
+        r.render(&g.ctx.device, &mut enc, &target.texture, &target.view);
         g.ctx.queue.submit(Some(enc.finish()));
         let rgba = offscreen::read_rgba(&g.ctx, &target.texture, w, h)?;
         offscreen::write_png(path, w, h, &rgba)

@@ -4,6 +4,7 @@
 
 use crate::layout::Layout;
 use bytemuck::{Pod, Zeroable};
+use std::ops::Range;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
@@ -175,31 +176,48 @@ impl BanksPipeline {
         self.shadow.resize(n, u32::MAX);
     }
 
-    /// Uploads the states that differ from what the GPU has (one contiguous range). Returns the
-    /// number of states written.
-    pub fn update_states(&mut self, queue: &wgpu::Queue, states: &[u32]) -> usize {
+    /// Uploads the states that differ from what the GPU has, as runs of changed banks (runs closer
+    /// than 64 banks merge). Returns the runs, to redraw just those banks.
+    pub fn update_states(&mut self, queue: &wgpu::Queue, states: &[u32]) -> Vec<Range<u32>> {
+        let mut runs: Vec<Range<u32>> = Vec::new();
         let Some(buf) = &self.states else {
-            return 0;
+            return runs;
         };
         let n = states.len().min(self.count as usize);
-        let first = (0..n).find(|&i| self.shadow[i] != states[i]);
-        let Some(first) = first else {
-            return 0;
-        };
-        let last = (first..n)
-            .rev()
-            .find(|&i| self.shadow[i] != states[i])
-            .unwrap_or(first);
-        queue.write_buffer(
-            buf,
-            (first * 4) as u64,
-            bytemuck::cast_slice(&states[first..=last]),
-        );
-        self.shadow[first..=last].copy_from_slice(&states[first..=last]);
-        last - first + 1
+        let mut i = 0;
+        while i < n {
+            if self.shadow[i] == states[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut end = i + 1;
+            let mut j = end;
+            // Extend while changes keep coming within the merge distance.
+            while j < n && j < end + 64 {
+                if self.shadow[j] != states[j] {
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            runs.push(start as u32..end as u32);
+            i = end;
+        }
+        for r in &runs {
+            let (a, b) = (r.start as usize, r.end as usize);
+            queue.write_buffer(buf, (a * 4) as u64, bytemuck::cast_slice(&states[a..b]));
+            self.shadow[a..b].copy_from_slice(&states[a..b]);
+        }
+        runs
     }
 
-    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, globals: &wgpu::BindGroup) {
+    /// Draws banks `runs` (instance ranges); all of them when `runs` is None.
+    pub fn draw_runs(
+        &self,
+        pass: &mut wgpu::RenderPass<'_>,
+        globals: &wgpu::BindGroup,
+        runs: Option<&[Range<u32>]>,
+    ) {
         let (Some(inst), Some(bind)) = (&self.instances, &self.bind) else {
             return;
         };
@@ -210,6 +228,20 @@ impl BanksPipeline {
         pass.set_bind_group(0, globals, &[]);
         pass.set_bind_group(1, bind, &[]);
         pass.set_vertex_buffer(0, inst.slice(..));
-        pass.draw(0..4, 0..self.count);
+        match runs {
+            None => pass.draw(0..4, 0..self.count),
+            Some(rs) => {
+                for r in rs {
+                    let r = r.start.min(self.count)..r.end.min(self.count);
+                    if !r.is_empty() {
+                        pass.draw(0..4, r);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count
     }
 }

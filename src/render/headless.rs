@@ -23,6 +23,8 @@ pub struct Options {
 pub struct Outcome {
     pub adapter: String,
     pub frame_ms: Vec<f64>,
+    /// CPU time of `View::prepare` per frame.
+    pub prepare_ms: Vec<f64>,
     pub banks: u32,
     pub rgba: Vec<u8>,
     /// The last frame's layout and memory map (for pixel checks).
@@ -32,10 +34,17 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn median_ms(&self) -> f64 {
-        let mut v = self.frame_ms.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+        median(&self.frame_ms)
     }
+    pub fn median_prepare_ms(&self) -> f64 {
+        median(&self.prepare_ms)
+    }
+}
+
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// The scene `kvscope render` shows for frame `i` (1/60 s of play apart).
@@ -61,9 +70,11 @@ pub fn render_with(
     o: &Options,
 ) -> Result<Outcome, RenderError> {
     let mut renderer = Renderer::new(&ctx.device, &ctx.queue, offscreen::FORMAT);
+    renderer.set_cached(ctx.software);
     let target = Offscreen::new(&ctx.device, o.width, o.height);
     let mut view = View::new();
     let mut times = Vec::new();
+    let mut prep = Vec::new();
     let frames = o.frames.max(1);
     for i in 0..frames {
         let scene = scene_for(settings, o.time, i);
@@ -85,12 +96,14 @@ pub fn render_with(
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        renderer.render(&mut enc, &target.view);
+        prep.push(start.elapsed().as_secs_f64() * 1000.0);
+        renderer.render(&ctx.device, &mut enc, &target.texture, &target.view);
         ctx.queue.submit(Some(enc.finish()));
         ctx.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| RenderError::Device(e.to_string()))?;
         renderer.text.trim();
+        renderer.text_static.trim();
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     let rgba = offscreen::read_rgba(ctx, &target.texture, o.width, o.height)?;
@@ -100,6 +113,7 @@ pub fn render_with(
     Ok(Outcome {
         adapter: ctx.adapter_name.clone(),
         frame_ms: times,
+        prepare_ms: prep,
         banks: view.map.banks,
         rgba,
         layout: view.layout.clone(),

@@ -65,15 +65,34 @@ pub struct FrameValues {
     pub flash: bool,
 }
 
+/// The layer that changes rarely (panel and package backgrounds, the die, the banks), kept in a
+/// texture: banks are redrawn into it only where they changed, and its rectangles are copied into
+/// each frame. Used on software adapters, where every covered pixel costs.
+struct StaticLayer {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+    width: u32,
+    height: u32,
+}
+
 /// All pipelines for one target format.
 pub struct Renderer {
+    /// Draw through the static layer (needs COPY_DST on the target).
+    cached: bool,
+    static_layer: Option<StaticLayer>,
+    static_full: bool,
+    pending_runs: Vec<std::ops::Range<u32>>,
+    static_rects: Vec<[u32; 4]>,
     pub format: wgpu::TextureFormat,
     globals_buf: wgpu::Buffer,
     globals_bind: wgpu::BindGroup,
     pub banks: banks::BanksPipeline,
     pub shapes: shapes::ShapesPipeline,
     pub waves: waves::WavesPipeline,
+    /// Text of the panels that change while tokens grow.
     pub text: text::TextLayer,
+    /// Text of the other panels (drawn into the static layer when cached).
+    pub text_static: text::TextLayer,
     palette: [[f32; 4]; 32],
 }
 
@@ -111,11 +130,17 @@ impl Renderer {
             }],
         });
         Renderer {
+            cached: false,
+            static_layer: None,
+            static_full: true,
+            pending_runs: Vec::new(),
+            static_rects: Vec::new(),
             format,
             banks: banks::BanksPipeline::new(device, format, &globals_layout),
             shapes: shapes::ShapesPipeline::new(device, format, &globals_layout),
             waves: waves::WavesPipeline::new(device, format, &globals_layout),
             text: text::TextLayer::new(device, queue, format),
+            text_static: text::TextLayer::new(device, queue, format),
             globals_buf,
             globals_bind,
             palette: palette::slots(),
@@ -139,23 +164,59 @@ impl Renderer {
         queue.write_buffer(&self.globals_buf, 0, bytemuck::bytes_of(&g));
     }
 
-    /// Records the frame into `view`.
-    pub fn render(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView) {
+    /// Use the static layer (the caller checked the target allows copies into it).
+    pub fn set_cached(&mut self, on: bool) {
+        if on != self.cached {
+            self.cached = on;
+            self.static_full = true;
+        }
+    }
+
+    pub fn is_cached(&self) -> bool {
+        self.cached
+    }
+
+    /// Everything in the static layer must be redrawn (layout or shapes changed).
+    pub fn invalidate_static(&mut self) {
+        self.static_full = true;
+        self.pending_runs.clear();
+    }
+
+    /// Banks to redraw into the static layer at the next frame.
+    pub fn queue_runs(&mut self, runs: &[std::ops::Range<u32>]) {
+        if !self.static_full {
+            self.pending_runs.extend_from_slice(runs);
+        }
+    }
+
+    /// Rectangles (physical px: x, y, w, h) copied from the static layer into each frame.
+    pub fn set_static_rects(&mut self, rects: Vec<[u32; 4]>) {
+        self.static_rects = rects;
+    }
+
+    fn clear_color() -> wgpu::Color {
         let bg = palette::BACKGROUND;
-        let clear = wgpu::Color {
+        wgpu::Color {
             r: palette::linear(bg[0]) as f64,
             g: palette::linear(bg[1]) as f64,
             b: palette::linear(bg[2]) as f64,
             a: 1.0,
-        };
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        }
+    }
+
+    fn pass<'a>(
+        encoder: &'a mut wgpu::CommandEncoder,
+        target: &'a wgpu::TextureView,
+        load: wgpu::LoadOp<wgpu::Color>,
+    ) -> wgpu::RenderPass<'a> {
+        encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("frame"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
                 view: target,
                 depth_slice: None,
                 resolve_target: None,
                 ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(clear),
+                    load,
                     store: wgpu::StoreOp::Store,
                 },
             })],
@@ -163,10 +224,106 @@ impl Renderer {
             timestamp_writes: None,
             occlusion_query_set: None,
             multiview_mask: None,
-        });
-        self.waves.draw(&mut pass, &self.globals_bind);
-        self.shapes.draw(&mut pass, &self.globals_bind, false);
-        self.banks.draw(&mut pass, &self.globals_bind);
+        })
+    }
+
+    /// Records the frame into `target` (whose texture is `texture`).
+    pub fn render(
+        &mut self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        target: &wgpu::TextureView,
+    ) {
+        let clear = Renderer::clear_color();
+        if !self.cached {
+            let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Clear(clear));
+            self.waves.draw(&mut pass, &self.globals_bind);
+            self.shapes.draw(&mut pass, &self.globals_bind, false);
+            self.banks.draw_runs(&mut pass, &self.globals_bind, None);
+            self.shapes.draw(&mut pass, &self.globals_bind, true);
+            self.text_static.render(&mut pass);
+            self.text.render(&mut pass);
+            return;
+        }
+        let (w, h) = (texture.width(), texture.height());
+        if self
+            .static_layer
+            .as_ref()
+            .is_none_or(|l| l.width != w || l.height != h)
+        {
+            let t = device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("static layer"),
+                size: wgpu::Extent3d {
+                    width: w,
+                    height: h,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: self.format,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+                view_formats: &[],
+            });
+            let view = t.create_view(&wgpu::TextureViewDescriptor::default());
+            self.static_layer = Some(StaticLayer {
+                texture: t,
+                view,
+                width: w,
+                height: h,
+            });
+            self.static_full = true;
+        }
+        let Some(layer) = &self.static_layer else {
+            return;
+        };
+        if self.static_full {
+            let mut pass = Renderer::pass(encoder, &layer.view, wgpu::LoadOp::Clear(clear));
+            self.shapes.draw(&mut pass, &self.globals_bind, false);
+            self.banks.draw_runs(&mut pass, &self.globals_bind, None);
+            self.text_static.render(&mut pass);
+        } else if !self.pending_runs.is_empty() {
+            let mut pass = Renderer::pass(encoder, &layer.view, wgpu::LoadOp::Load);
+            self.banks
+                .draw_runs(&mut pass, &self.globals_bind, Some(&self.pending_runs));
+        }
+        self.static_full = false;
+        self.pending_runs.clear();
+        {
+            let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Clear(clear));
+            self.waves.draw(&mut pass, &self.globals_bind);
+        }
+        for r in &self.static_rects {
+            let x = r[0].min(w);
+            let y = r[1].min(h);
+            let cw = r[2].min(w - x);
+            let ch = r[3].min(h - y);
+            if cw == 0 || ch == 0 {
+                continue;
+            }
+            let origin = wgpu::Origin3d { x, y, z: 0 };
+            encoder.copy_texture_to_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &layer.texture,
+                    mip_level: 0,
+                    origin,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width: cw,
+                    height: ch,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+        let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Load);
         self.shapes.draw(&mut pass, &self.globals_bind, true);
         self.text.render(&mut pass);
     }

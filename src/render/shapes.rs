@@ -186,7 +186,7 @@ pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
             PanelKind::Banner if s.flash => {
                 (rgba([0x3a, 0x0e, 0x12], 0.92), rgba(palette::DANGER, 1.0))
             }
-            _ => (rgba(palette::PANEL, 0.9), rgba(palette::PANEL_BORDER, 1.0)),
+            _ => (rgba(palette::PANEL, 1.0), rgba(palette::PANEL_BORDER, 1.0)),
         };
         t.panel(p.rect, ui, fill, border);
     }
@@ -250,7 +250,8 @@ pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
     // --- over the banks: flash tiles, the attention line, its dot ---
     let ((x0, y0), (x1, y1)) = diagonal(&d);
     let tile = (x1 - x0) / TILES as f32;
-    for i in 0..TILES {
+    // Flash tiles exist only while flash attention is on (the shapes are rebuilt when it toggles).
+    for i in (0..TILES).filter(|_| s.flash) {
         // query block i (left to right) attends key blocks j <= i (bottom to top): the causal triangle
         for j in 0..=i {
             let r = Rect::new(

@@ -18,6 +18,15 @@ struct Slot {
     rect: [f32; 4],
 }
 
+/// Panels whose text changes while tokens grow (drawn every frame); the rest go into the static
+/// layer and are redrawn only when they change.
+pub fn is_dynamic(kind: PanelKind) -> bool {
+    matches!(
+        kind,
+        PanelKind::Info | PanelKind::Formula | PanelKind::Warning | PanelKind::Banner
+    )
+}
+
 pub struct TextLayer {
     font_system: FontSystem,
     swash: SwashCache,

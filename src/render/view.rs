@@ -4,7 +4,7 @@
 use super::banks::{self, BankInstance};
 use super::shapes::{self, ShapeState};
 use super::{FrameValues, Renderer};
-use crate::layout::memory::MemoryMap;
+use crate::layout::memory::{self, MemoryMap};
 use crate::layout::panels::{self, PanelText};
 use crate::layout::Layout;
 use crate::sim::Scene;
@@ -22,6 +22,7 @@ pub struct TargetSize {
 pub struct PrepareStats {
     pub layout_rebuilt: bool,
     pub map_rebuilt: bool,
+    /// Banks whose state changed (to redraw into the static layer).
     pub states_written: usize,
     pub shapes_rebuilt: bool,
     pub texts_reshaped: usize,
@@ -39,6 +40,39 @@ pub struct View {
     shape_state: Option<ShapeState>,
     instances: Vec<BankInstance>,
     instance_banks: u32,
+    ghost_run: Option<std::ops::Range<u32>>,
+    ghost_bucket: i64,
+    fresh_runs: Vec<std::ops::Range<u32>>,
+}
+
+/// The first..last range of banks of `kind` (ghosts are contiguous).
+fn run_of(states: &[u32], kind: u32) -> Option<std::ops::Range<u32>> {
+    let first = states.iter().position(|s| memory::kind_of(*s) == kind)?;
+    let last = states.iter().rposition(|s| memory::kind_of(*s) == kind)?;
+    Some(first as u32..last as u32 + 1)
+}
+
+/// Physical-pixel rectangles of the static layer to copy into each frame: panels, packages, die
+/// (the whole board for a wafer, whose circle shows between the tiles).
+pub fn static_rects(l: &Layout) -> Vec<[u32; 4]> {
+    let s = l.scale;
+    let mut rects: Vec<crate::layout::Rect> = l.panels.iter().map(|p| p.rect).collect();
+    if l.wafer {
+        rects.push(l.board);
+    } else {
+        rects.extend(l.modules.iter().map(|m| m.rect));
+        rects.push(l.die);
+    }
+    rects
+        .iter()
+        .map(|r| {
+            let x0 = (r.x * s).floor().max(0.0) as u32;
+            let y0 = (r.y * s).floor().max(0.0) as u32;
+            let x1 = (r.right() * s).ceil().max(0.0) as u32;
+            let y1 = (r.bottom() * s).ceil().max(0.0) as u32;
+            [x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +107,9 @@ impl View {
             shape_state: None,
             instances: Vec::new(),
             instance_banks: u32::MAX,
+            ghost_run: None,
+            ghost_bucket: i64::MIN,
+            fresh_runs: Vec::new(),
         }
     }
 
@@ -128,9 +165,36 @@ impl View {
             banks::instances(layout, self.map.banks, &mut self.instances);
             r.banks.set_instances(device, &self.instances);
             self.instance_banks = self.map.banks;
+            r.invalidate_static();
+            r.set_static_rects(static_rects(layout));
         }
         if st.map_rebuilt || st.layout_rebuilt {
-            st.states_written = r.banks.update_states(queue, &self.map.states);
+            let runs = r.banks.update_states(queue, &self.map.states);
+            st.states_written = runs.iter().map(|r| r.len()).sum();
+            r.queue_runs(&runs);
+        }
+        // Animated banks in the static layer: pulsing newest banks every frame, ghost stripes at
+        // 8 Hz (their drift is slow; redrawing thousands of ghosts every frame is what the layer avoids).
+        if r.is_cached() {
+            let bucket = (time * 8.0) as i64;
+            if bucket != self.ghost_bucket {
+                self.ghost_bucket = bucket;
+                if let Some(g) = &self.ghost_run {
+                    r.queue_runs(std::slice::from_ref(g));
+                }
+            }
+            r.queue_runs(&self.fresh_runs);
+        }
+        if st.map_rebuilt {
+            self.ghost_run = run_of(&self.map.states, memory::GHOST);
+            self.fresh_runs = self
+                .map
+                .states
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s & memory::FRESH != 0)
+                .map(|(i, _)| i as u32..i as u32 + 1)
+                .collect();
         }
         let ss = ShapeState {
             overflow: self.map.overflow_bytes > 0,
@@ -142,6 +206,7 @@ impl View {
             r.shapes.upload(device, &shapes::build(layout, &ss));
             self.shape_state = Some(ss);
             st.shapes_rebuilt = true;
+            r.invalidate_static();
         }
         if st.map_rebuilt || st.layout_rebuilt {
             r.text

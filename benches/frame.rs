@@ -1,0 +1,99 @@
+//! Frame costs: CPU time to prepare a frame (nothing changed; layout changed) with 100,000+ banks,
+//! and whole headless frames (prepare + draw + wait for the GPU) at 1920x1080 and 3840x2160.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use kvscope::catalog::Catalog;
+use kvscope::render::context::{instance, GpuContext};
+use kvscope::render::offscreen::{Offscreen, FORMAT};
+use kvscope::render::view::TargetSize;
+use kvscope::render::{Renderer, View};
+use kvscope::sim::{Scene, Settings};
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn frame(c: &mut Criterion) {
+    let cat = Catalog::builtin().expect("catalog");
+    let mut s = Settings::new(
+        Arc::new(cat.model("llama-3.1-8b").unwrap().clone()),
+        Arc::new(cat.gpu("h100").unwrap().clone()),
+    );
+    s.cb = true;
+    s.pa = true;
+    s.fa = true;
+    let ctx = pollster::block_on(GpuContext::new(
+        instance(None, None).expect("instance"),
+        None,
+    ))
+    .expect("an adapter (install mesa-vulkan-drivers)");
+    let mut r = Renderer::new(&ctx.device, &ctx.queue, FORMAT);
+    r.set_cached(ctx.software);
+    let mut view = View::new();
+    let scene = Scene::at(&s, 12.0);
+    // 4,300 x 2,420 holds just over 100,000 banks.
+    let big = TargetSize {
+        width: 4300,
+        height: 2420,
+        scale: 1.0,
+    };
+    view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, big, 0.0);
+    let banks = view.map.banks;
+    assert!(banks >= 100_000, "{banks} banks");
+    c.bench_function(&format!("frame/prepare_unchanged_{banks}_banks"), |b| {
+        let mut t = 0.0f32;
+        b.iter(|| {
+            t += 0.016;
+            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, big, t))
+        })
+    });
+    let other = TargetSize {
+        width: 4310,
+        height: 2420,
+        scale: 1.0,
+    };
+    c.bench_function("frame/prepare_layout_changed", |b| {
+        let mut flip = false;
+        b.iter(|| {
+            flip = !flip;
+            let size = if flip { other } else { big };
+            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, size, 0.0))
+        })
+    });
+    c.bench_function("frame/prepare_tokens_grew", |b| {
+        let mut t = 12.0;
+        b.iter(|| {
+            t += 1.0 / 60.0;
+            let sc = Scene::at(&s, t);
+            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, big, t as f32))
+        })
+    });
+    ctx.queue.submit([]);
+    let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
+
+    let mut g = c.benchmark_group("frame/render");
+    g.sample_size(20);
+    for (w, h) in [(1920u32, 1080u32), (3840, 2160)] {
+        let target = Offscreen::new(&ctx.device, w, h);
+        let size = TargetSize {
+            width: w,
+            height: h,
+            scale: 1.0,
+        };
+        let mut view = View::new();
+        let mut t = 12.0;
+        g.bench_function(format!("{w}x{h}"), |b| {
+            b.iter(|| {
+                t += 1.0 / 60.0;
+                let sc = Scene::at(&s, t);
+                view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, size, t as f32);
+                let mut enc = ctx.device.create_command_encoder(&Default::default());
+                r.render(&ctx.device, &mut enc, &target.texture, &target.view);
+                ctx.queue.submit(Some(enc.finish()));
+                let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, frame);
+criterion_main!(benches);
