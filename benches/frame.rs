@@ -7,7 +7,7 @@ use kvscope::render::context::{instance, GpuContext};
 use kvscope::render::offscreen::{Offscreen, FORMAT};
 use kvscope::render::view::TargetSize;
 use kvscope::render::{Renderer, View};
-use kvscope::sim::{Scene, Settings};
+use kvscope::sim::{Scene, Settings, Sim};
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -25,7 +25,12 @@ fn frame(c: &mut Criterion) {
         None,
     ))
     .expect("an adapter (install mesa-vulkan-drivers)");
-    let mut r = Renderer::new(&ctx.device, &ctx.queue, FORMAT);
+    let mut r = Renderer::new(
+        &ctx.device,
+        &ctx.queue,
+        FORMAT,
+        kvscope::render::particles::pool_for(ctx.software),
+    );
     r.set_cached(ctx.software);
     let mut view = View::new();
     let scene = Scene::at(&s, 12.0);
@@ -59,10 +64,13 @@ fn frame(c: &mut Criterion) {
         })
     });
     c.bench_function("frame/prepare_tokens_grew", |b| {
+        let mut sim = Sim::new(&s);
+        sim.advance(12.0);
         let mut t = 12.0;
         b.iter(|| {
             t += 1.0 / 60.0;
-            let sc = Scene::at(&s, t);
+            sim.advance(1.0 / 60.0);
+            let sc = sim.scene();
             black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, big, t as f32))
         })
     });
@@ -80,10 +88,13 @@ fn frame(c: &mut Criterion) {
         };
         let mut view = View::new();
         let mut t = 12.0;
+        let mut sim = Sim::new(&s);
+        sim.advance(12.0);
         g.bench_function(format!("{w}x{h}"), |b| {
             b.iter(|| {
                 t += 1.0 / 60.0;
-                let sc = Scene::at(&s, t);
+                sim.advance(1.0 / 60.0);
+                let sc = sim.scene();
                 view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, size, t as f32);
                 let mut enc = ctx.device.create_command_encoder(&Default::default());
                 r.render(&ctx.device, &mut enc, &target.texture, &target.view);

@@ -474,6 +474,7 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
         frames: a.frames,
         out: a.out.clone(),
         backend: a.scene.backend.clone(),
+        particles: None,
     };
     let r = crate::render::headless::run(&settings, &o)?;
     let mut out = String::new();

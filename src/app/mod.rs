@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::render::context::{self, GpuContext, RenderError};
 use crate::render::view::TargetSize;
 use crate::render::{offscreen, Renderer, View};
-use crate::sim::{Scene, Settings};
+use crate::sim::{Scene, Settings, Sim};
 use actions::{action_for, apply, Effect};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,8 +44,8 @@ struct App {
     opts: RunOptions,
     gfx: Option<Gfx>,
     error: Option<String>,
-    /// Simulated seconds into the sweep (advances by dt x speed while playing).
-    sim_time: f64,
+    /// The simulation (advances by dt x speed while playing).
+    sim: Sim,
     /// Seconds of animation (advances by dt while playing; freezes when paused).
     anim_time: f64,
     last: Option<Instant>,
@@ -60,13 +60,14 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
         format!("cannot open a window: {e} (is a display available? set DISPLAY, or use `kvscope render`)")
     })?;
     event_loop.set_control_flow(ControlFlow::Poll);
+    let sim = Sim::new(&settings);
     let mut app = App {
+        sim,
         settings,
         catalog,
         opts,
         gfx: None,
         error: None,
-        sim_time: 0.0,
         anim_time: 0.0,
         last: None,
         frames: 0,
@@ -162,7 +163,12 @@ impl App {
         if size.width > 0 && size.height > 0 {
             surface.configure(&ctx.device, &config);
         }
-        let mut renderer = Renderer::new(&ctx.device, &ctx.queue, format);
+        let mut renderer = Renderer::new(
+            &ctx.device,
+            &ctx.queue,
+            format,
+            crate::render::particles::pool_for(ctx.software),
+        );
         renderer.set_cached(cached);
         log::info!(
             "window {}x{} @{} on {}",
@@ -206,9 +212,9 @@ impl App {
         }
         self.last = Some(now);
         if !self.settings.paused {
-            self.sim_time += dt * self.settings.speed;
             self.anim_time += dt;
         }
+        self.sim.advance(dt);
         let Some(g) = &mut self.gfx else {
             return;
         };
@@ -216,7 +222,7 @@ impl App {
         if size.width == 0 || size.height == 0 {
             return;
         }
-        let scene = Scene::at(&self.settings, self.sim_time);
+        let scene = self.sim.scene();
         let scale = g.window.scale_factor() as f32;
         let frame = match g.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f) => f,
@@ -300,7 +306,12 @@ impl App {
         let Some(g) = &mut self.gfx else {
             return Ok(());
         };
-        let mut r = Renderer::new(&g.ctx.device, &g.ctx.queue, offscreen::FORMAT);
+        let mut r = Renderer::new(
+            &g.ctx.device,
+            &g.ctx.queue,
+            offscreen::FORMAT,
+            crate::render::particles::pool_for(g.ctx.software),
+        );
         let target = offscreen::Offscreen::new(&g.ctx.device, w, h);
         let mut view = View::new();
         view.prepare(
@@ -352,8 +363,10 @@ impl ApplicationHandler for App {
             WindowEvent::ModifiersChanged(m) => self.modifiers = m.state(),
             WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
                 if let Some(a) = action_for(&event.logical_key, self.modifiers.shift_key()) {
-                    match apply(&mut self.settings, &self.catalog, a) {
-                        Effect::Restart => self.sim_time = 0.0,
+                    let effect = apply(&mut self.settings, &self.catalog, a);
+                    self.sim.set_settings(&self.settings);
+                    match effect {
+                        Effect::Restart => self.sim.restart(),
                         Effect::Quit => el.exit(),
                         Effect::Fullscreen => {
                             if let Some(g) = &self.gfx {

@@ -65,11 +65,9 @@ impl MemoryMap {
         m
     }
 
-    /// GPUs needed to hold weights and KV in the GPU's whole memory (what the board splits over).
+    /// GPUs the board is split over (tensor parallel), fixed for a sweep by the simulation.
     pub fn shards(scene: &Scene) -> u64 {
-        let r = &scene.report;
-        let mem = scene.settings.gpu.memory_bytes.max(1) as u128;
-        r.total_bytes.div_ceil(mem).clamp(1, u64::MAX as u128) as u64
+        scene.shards.max(1)
     }
 
     /// The bank size for a scene on `capacity` banks: whole pages (of one shard), or an equal part of
@@ -80,6 +78,7 @@ impl MemoryMap {
         let cap = capacity.max(1) as u128;
         let shards = MemoryMap::shards(scene) as u128;
         let page = (kv_bytes_per_token(&s.model, s.kv()) * BLOCK_TOKENS as u128).div_ceil(shards);
+        debug_assert!(scene.page_bytes == 0 || scene.page_bytes == page);
         if page == 0 {
             return (mem.div_ceil(cap), 0, 1, 0);
         }
@@ -164,77 +163,52 @@ impl MemoryMap {
                     0
                 };
                 for (i, &used) in seq_used.iter().enumerate() {
+                    // Coloured by request id: a new request in a slot gets a new colour.
+                    let id = scene.ids.get(i).copied().unwrap_or(i as u32);
+                    let growing = !scene.done.get(i).copied().unwrap_or(false);
                     let ub = banks_of(used);
                     let start = cursor;
-                    fill(&mut self.states, &mut cursor, ub, state(KV, i as u32));
+                    fill(&mut self.states, &mut cursor, ub, state(KV, id));
                     mark_fresh(
                         &mut self.states,
                         start,
                         cursor,
-                        ub > 0 && scene.progress < 1.0,
+                        ub > 0 && growing && scene.progress < 1.0,
                     );
                     self.seq_banks.push(ub.min(u32::MAX as u128) as u32);
                     let rb = banks_of(reserve).saturating_sub(ub);
-                    fill(&mut self.states, &mut cursor, rb, state(RESERVED, i as u32));
+                    fill(&mut self.states, &mut cursor, rb, state(RESERVED, id));
                     self.reserved_banks += rb.min(u32::MAX as u128) as u32;
                     needed += used.max(reserve);
                 }
             }
             Policy::Paged => {
-                // Pages are handed out in the order tokens arrive: all sequences grow together, so
-                // their pages interleave in memory.
-                let pages: Vec<u128> = scene
-                    .lengths
-                    .iter()
-                    .zip(&seq_used)
-                    .map(|(&n, &u)| {
-                        if page == 0 {
-                            0
-                        } else {
-                            let paged: u128 = groups
-                                .iter()
-                                .map(|g| {
-                                    g.count as u128
-                                        * kv.bytes(
-                                            g.attention.elements_per_token() as u128
-                                                * (g.attention.pages(n, BLOCK_TOKENS)
-                                                    * BLOCK_TOKENS)
-                                                    as u128,
-                                        )
-                                })
-                                .sum();
-                            let _ = u;
-                            share(paged).div_ceil(page)
-                        }
-                    })
-                    .collect();
-                let total_pages: u128 = pages.iter().sum();
-                self.seq_banks = vec![0; pages.len()];
-                let kv_banks = if k == 0 {
-                    0
-                } else {
-                    (total_pages * j).div_ceil(k)
-                };
-                let owners = interleaved_owners(&pages, k.max(1), j, kv_banks.min(n as u128));
-                let start = cursor;
-                for (j, &o) in owners.iter().enumerate() {
-                    let b = (start + j as u128) as usize;
-                    if b < self.states.len() {
-                        self.states[b] = state(KV, o);
-                        self.seq_banks[o as usize] += 1;
-                    }
-                }
-                cursor += kv_banks;
-                // fixed state sits after the pages
+                // The allocator's pool sits after the weights and the fixed state: block q is
+                // page q of the pool, a bank covers k/j pages.
                 let fixed_banks = banks_of(share(r.fixed_state_bytes));
                 fill(&mut self.states, &mut cursor, fixed_banks, state(KV, 0));
-                if scene.progress < 1.0 && kv_banks > 0 {
-                    let last = (start + kv_banks - 1).min(n as u128 - 1) as usize;
-                    if last < self.states.len() {
-                        self.states[last] |= FRESH;
+                self.seq_banks = vec![0; scene.lengths.len()];
+                let kv_start = cursor.min(n as u128) as usize;
+                if let (Some(blocks), true) = (&scene.blocks, k > 0) {
+                    for (b, st) in self.states.iter_mut().enumerate().skip(kv_start) {
+                        let q = ((b - kv_start) as u128 * k / j) as usize;
+                        match blocks.get(q) {
+                            Some(&o) if o != crate::sim::allocator::FREE => {
+                                *st = state(KV, o);
+                                if let Some(i) = scene.ids.iter().position(|id| *id == o) {
+                                    self.seq_banks[i] += 1;
+                                }
+                            }
+                            _ => {}
+                        }
                     }
+                    let held = blocks
+                        .iter()
+                        .filter(|o| **o != crate::sim::allocator::FREE)
+                        .count() as u128;
+                    needed += held * page;
                 }
-                needed += total_pages * page + share(r.fixed_state_bytes);
+                cursor = kv_start as u128;
             }
         }
 
@@ -245,24 +219,29 @@ impl MemoryMap {
         self.ghost_banks = 0;
         self.ghost_overflow_bytes = 0;
         if scores > 0 {
-            if s.fa {
-                let free_from = cursor.min(n as u128);
-                let free = n as u128 - free_from;
-                let g = sb.min(free);
-                let mut c = free_from;
-                fill(&mut self.states, &mut c, g, GHOST);
-                self.ghost_banks = g as u32;
-                self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
-            } else {
-                // Materialised at prefill: drawn in the free memory it would take; what does not fit
-                // is reported with the scores, not as the GPU's overflow (the calculator's total
-                // counts weights and KV).
-                let before = cursor;
-                fill(&mut self.states, &mut cursor, sb, SCORES);
-                self.score_banks = (cursor.min(n as u128) - before.min(n as u128)) as u32;
-                let free = (n as u128).saturating_sub(before.min(n as u128));
-                self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
+            // Real (materialised at prefill) without flash attention, ghosts with it: either way
+            // in the free memory they would take. What does not fit is reported with the scores,
+            // not as the GPU's overflow (the calculator's total counts weights and KV).
+            // They take free memory from the top down, apart from the KV pool's own holes.
+            let kind = if s.fa { GHOST } else { SCORES };
+            let from = cursor.min(n as u128) as usize;
+            let mut placed = 0u128;
+            let mut free = 0u128;
+            for st in self.states.iter_mut().skip(from).rev() {
+                if *st == FREE {
+                    free += 1;
+                    if placed < sb {
+                        *st = kind;
+                        placed += 1;
+                    }
+                }
             }
+            if s.fa {
+                self.ghost_banks = placed as u32;
+            } else {
+                self.score_banks = placed as u32;
+            }
+            self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
         }
 
         // Free memory past the engine's utilization limit.
@@ -308,63 +287,5 @@ fn mark_fresh(states: &mut [u32], start: u128, end: u128, on: bool) {
         if last < states.len() {
             states[last] |= FRESH;
         }
-    }
-}
-
-/// Owner (sequence) of the first page of each of the first `banks` banks of `k / j` pages, when the
-/// sequences' pages (`pages[i]` each) are allocated round by round in sequence order.
-fn interleaved_owners(pages: &[u128], k: u128, j: u128, banks: u128) -> Vec<u32> {
-    let mut order: Vec<usize> = (0..pages.len()).collect();
-    order.sort_by_key(|&i| pages[i]);
-    let mut owners = Vec::with_capacity(banks as usize);
-    // Segments where the set of sequences still growing is constant.
-    let mut active: Vec<usize> = (0..pages.len()).filter(|&i| pages[i] > 0).collect();
-    let mut done_rounds: u128 = 0;
-    let mut seg_start: u128 = 0; // first page index of this segment
-    let mut idx = 0usize; // into `order`
-    let mut b: u128 = 0;
-    while b < banks && !active.is_empty() {
-        while idx < order.len() && pages[order[idx]] <= done_rounds {
-            idx += 1;
-        }
-        let next_break = if idx < order.len() {
-            pages[order[idx]]
-        } else {
-            done_rounds
-        };
-        let rounds = next_break - done_rounds;
-        let a = active.len() as u128;
-        let seg_pages = rounds * a;
-        while b < banks {
-            let q = b * k / j;
-            if q >= seg_start + seg_pages {
-                break;
-            }
-            let o = (q - seg_start) % a;
-            owners.push(active[o as usize] as u32);
-            b += 1;
-        }
-        seg_start += seg_pages;
-        done_rounds = next_break;
-        active.retain(|&i| pages[i] > done_rounds);
-    }
-    owners
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interleaving_follows_arrival_rounds() {
-        // seq 0 has 3 pages, seq 1 has 1, seq 2 has 2: rounds give 0 1 2 | 0 2 | 0
-        assert_eq!(
-            interleaved_owners(&[3, 1, 2], 1, 1, 6),
-            vec![0, 1, 2, 0, 2, 0]
-        );
-        // two pages per bank: first pages 0, 2, 2
-        assert_eq!(interleaved_owners(&[3, 1, 2], 2, 1, 3), vec![0, 2, 2]);
-        // two banks per page
-        assert_eq!(interleaved_owners(&[2, 1], 1, 2, 6), vec![0, 0, 1, 1, 0, 0]);
     }
 }

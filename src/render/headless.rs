@@ -3,7 +3,7 @@
 use super::context::{self, GpuContext, RenderError};
 use super::offscreen::{self, Offscreen};
 use super::{Renderer, View};
-use crate::sim::{Scene, Settings};
+use crate::sim::{Settings, Sim};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -17,6 +17,8 @@ pub struct Options {
     pub frames: u64,
     pub out: Option<PathBuf>,
     pub backend: Option<String>,
+    /// Particle pool; None: the adapter's tier.
+    pub particles: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,14 +49,15 @@ pub fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// The scene `kvscope render` shows for frame `i` (1/60 s of play apart).
-pub fn scene_for(settings: &Settings, time: Option<f64>, i: u64) -> Scene {
-    let dt = i as f64 / 60.0;
+/// The simulation `kvscope render` starts from: `time` seconds of play at the settings' speed,
+/// or the end of the sweep.
+pub fn start(settings: &Settings, time: Option<f64>) -> Sim {
+    let mut sim = Sim::new(settings);
     match time {
-        Some(t) => Scene::at(settings, (t + dt) * settings.speed),
-        None if i == 0 => Scene::at_progress(settings, 0.0, 1.0),
-        None => Scene::at(settings, dt * settings.speed),
+        Some(t) => sim.advance_sim_ns((t * settings.speed * 1e9).round() as u128),
+        None => sim.run_to_end(),
     }
+    sim
 }
 
 pub fn run(settings: &Settings, o: &Options) -> Result<Outcome, RenderError> {
@@ -69,15 +72,27 @@ pub fn render_with(
     settings: &Settings,
     o: &Options,
 ) -> Result<Outcome, RenderError> {
-    let mut renderer = Renderer::new(&ctx.device, &ctx.queue, offscreen::FORMAT);
+    let mut renderer = Renderer::new(
+        &ctx.device,
+        &ctx.queue,
+        offscreen::FORMAT,
+        o.particles
+            .unwrap_or(crate::render::particles::pool_for(ctx.software)),
+    );
     renderer.set_cached(ctx.software);
     let target = Offscreen::new(&ctx.device, o.width, o.height);
     let mut view = View::new();
     let mut times = Vec::new();
     let mut prep = Vec::new();
     let frames = o.frames.max(1);
+    let mut sim = start(settings, o.time);
+    // Later frames keep playing (the end of the sweep holds, so a timed run still animates).
+    sim.hold = o.time.is_none();
     for i in 0..frames {
-        let scene = scene_for(settings, o.time, i);
+        if i > 0 {
+            sim.advance(1.0 / 60.0);
+        }
+        let scene = sim.scene();
         let start = Instant::now();
         view.prepare(
             &mut renderer,

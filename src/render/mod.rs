@@ -7,6 +7,7 @@ pub mod banks;
 pub mod context;
 pub mod headless;
 pub mod offscreen;
+pub mod particles;
 pub mod shapes;
 pub mod text;
 pub mod view;
@@ -49,12 +50,16 @@ pub fn shader_source(name: &str) -> &'static str {
             include_str!("../../shaders/common.wgsl"),
             include_str!("../../shaders/waves.wgsl")
         ),
+        "particles" => concat!(
+            include_str!("../../shaders/common.wgsl"),
+            include_str!("../../shaders/particles.wgsl")
+        ),
         _ => "",
     }
 }
 
 /// Names of the pipelines with WGSL (for validation).
-pub const SHADERS: [&str; 3] = ["banks", "shapes", "waves"];
+pub const SHADERS: [&str; 4] = ["banks", "shapes", "waves", "particles"];
 
 /// What a frame needs besides the layout: time-driven values.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,6 +94,7 @@ pub struct Renderer {
     pub banks: banks::BanksPipeline,
     pub shapes: shapes::ShapesPipeline,
     pub waves: waves::WavesPipeline,
+    pub particles: particles::ParticlesPipeline,
     /// Text of the panels that change while tokens grow.
     pub text: text::TextLayer,
     /// Text of the other panels (drawn into the static layer when cached).
@@ -97,10 +103,12 @@ pub struct Renderer {
 }
 
 impl Renderer {
+    /// Pipelines for `format`, with a pool of `pool` particles (see `particles::pool_for`).
     pub fn new(
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         format: wgpu::TextureFormat,
+        pool: u32,
     ) -> Renderer {
         let globals_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("globals"),
@@ -139,6 +147,7 @@ impl Renderer {
             banks: banks::BanksPipeline::new(device, format, &globals_layout),
             shapes: shapes::ShapesPipeline::new(device, format, &globals_layout),
             waves: waves::WavesPipeline::new(device, format, &globals_layout),
+            particles: particles::ParticlesPipeline::new(device, format, &globals_buf, pool),
             text: text::TextLayer::new(device, queue, format),
             text_static: text::TextLayer::new(device, queue, format),
             globals_buf,
@@ -236,12 +245,14 @@ impl Renderer {
         target: &wgpu::TextureView,
     ) {
         let clear = Renderer::clear_color();
+        self.particles.compute(encoder);
         if !self.cached {
             let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Clear(clear));
             self.waves.draw(&mut pass, &self.globals_bind);
             self.shapes.draw(&mut pass, &self.globals_bind, false);
             self.banks.draw_runs(&mut pass, &self.globals_bind, None);
             self.shapes.draw(&mut pass, &self.globals_bind, true);
+            self.particles.draw(&mut pass);
             self.text_static.render(&mut pass);
             self.text.render(&mut pass);
             return;
@@ -325,6 +336,7 @@ impl Renderer {
         }
         let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Load);
         self.shapes.draw(&mut pass, &self.globals_bind, true);
+        self.particles.draw(&mut pass);
         self.text.render(&mut pass);
     }
 }

@@ -43,6 +43,7 @@ pub struct View {
     ghost_run: Option<std::ops::Range<u32>>,
     ghost_bucket: i64,
     fresh_runs: Vec<std::ops::Range<u32>>,
+    last_time: f32,
 }
 
 /// The first..last range of banks of `kind` (ghosts are contiguous).
@@ -77,6 +78,7 @@ pub fn static_rects(l: &Layout) -> Vec<[u32; 4]> {
 
 #[derive(Clone, Debug, PartialEq)]
 struct MapKey {
+    version: u64,
     lengths: Vec<u64>,
     model: String,
     gpu: String,
@@ -110,6 +112,7 @@ impl View {
             ghost_run: None,
             ghost_bucket: i64::MIN,
             fresh_runs: Vec::new(),
+            last_time: f32::NAN,
         }
     }
 
@@ -144,6 +147,7 @@ impl View {
         };
         let capacity = layout.bank_capacity();
         let key = MapKey {
+            version: scene.version,
             lengths: scene.lengths.clone(),
             model: s.model.id.clone(),
             gpu: s.gpu.id.clone(),
@@ -213,6 +217,20 @@ impl View {
                 .prepare(device, queue, width, height, layout, &self.texts);
             st.texts_reshaped = r.text.reshaped;
         }
+        // Particles: the share of memory each decode step reads sets how many fly; speed sets how fast.
+        let dt = if self.last_time.is_finite() {
+            (time - self.last_time).max(0.0)
+        } else {
+            0.0
+        };
+        self.last_time = time;
+        let mem = s.gpu.memory_bytes.max(1) as f64;
+        let per_gpu =
+            scene.report.decode.bytes_per_step as f64 / scene.report.decode.gpus.max(1) as f64;
+        let emit = (0.08 + 0.92 * (per_gpu / mem).min(1.0)) as f32;
+        let travel = (1.4 / s.speed.max(0.5).powf(0.35)) as f32;
+        r.particles
+            .set_params(queue, layout, emit, dt, travel, s.speed >= 100.0);
         let used = scene.report.total_bytes as f64 / s.gpu.memory_bytes.max(1) as f64;
         r.write_globals(
             queue,

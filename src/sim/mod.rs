@@ -1,8 +1,11 @@
 //! The simulation: settings (what the user chose) plus time give a `Scene` (what memory holds now).
 //! Pure and deterministic: no pixels, no wgpu. Rendering and layout read a `Scene`, never `Settings`.
 
+pub mod allocator;
+
 use crate::calc::{self, Dtype, Model, Policy, Report, WeightFormat, Workload};
 use crate::catalog::Gpu;
+use allocator::BlockAllocator;
 use std::sync::Arc;
 
 /// Seconds one sweep from 0 to the full context takes at 1x.
@@ -117,80 +120,369 @@ impl Rng {
     }
 }
 
+/// A sequence slot of the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// Request id: sets the colour; a new request in the slot gets a new id.
+    pub id: u32,
+    /// Tokens held now.
+    pub len: u64,
+    /// Tokens the request will reach.
+    pub target: u64,
+    /// Finished, waiting for the batch (static batching keeps its memory).
+    pub done: bool,
+}
+
+/// Steps one sweep is cut into (a step grows every live sequence by the same number of tokens).
+pub const STEPS_PER_SWEEP: u64 = 2048;
+const SWEEP_NS: u128 = (SWEEP_SECONDS * 1e9) as u128;
+
+/// The simulation: a batch of sequences growing, finishing and being replaced, memory handed out by
+/// the allocation policy. Advanced by time; state changes only at whole steps, so the same simulated
+/// seconds give the same state whatever the frame rate.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    pub settings: Settings,
+    /// Simulated nanoseconds since the sweep started.
+    time_ns: u128,
+    step: u64,
+    rng: Rng,
+    slots: Vec<Slot>,
+    next_id: u32,
+    alloc: Option<BlockAllocator>,
+    /// GPUs the board is split over for this sweep (from its final state).
+    shards: u64,
+    /// 16-token page bytes of one shard.
+    page: u128,
+    version: u64,
+    /// Stop at the end of the sweep instead of restarting.
+    pub hold: bool,
+    /// Completed sweeps.
+    pub sweeps: u64,
+}
+
+/// Bytes of KV that `n` tokens of a sequence hold under paging, for one shard.
+fn paged_bytes(s: &Settings, n: u64) -> u128 {
+    let kv = s.kv();
+    s.model
+        .layer_groups()
+        .iter()
+        .map(|g| {
+            g.count as u128
+                * kv.bytes(
+                    g.attention.elements_per_token() as u128
+                        * (g.attention.pages(n, calc::BLOCK_TOKENS) * calc::BLOCK_TOKENS) as u128,
+                )
+        })
+        .sum()
+}
+
+impl Sim {
+    pub fn new(settings: &Settings) -> Sim {
+        let mut sim = Sim {
+            settings: settings.clone(),
+            time_ns: 0,
+            step: 0,
+            rng: Rng::new(settings.seed),
+            slots: Vec::new(),
+            next_id: 0,
+            alloc: None,
+            shards: 1,
+            page: 0,
+            version: 0,
+            hold: false,
+            sweeps: 0,
+        };
+        sim.start_sweep();
+        sim
+    }
+
+    fn tokens_per_step(&self) -> u64 {
+        self.settings.context.div_ceil(STEPS_PER_SWEEP).max(1)
+    }
+
+    fn steps_per_sweep(&self) -> u64 {
+        self.settings.context.div_ceil(self.tokens_per_step())
+    }
+
+    fn new_target(&mut self) -> u64 {
+        let c = self.settings.context as f64;
+        ((c * (0.25 + 0.75 * self.rng.unit())).round() as u64).clamp(1, self.settings.context)
+    }
+
+    fn start_sweep(&mut self) {
+        let s = &self.settings;
+        // The board's split and the allocator's pool follow the sweep's final (fullest) state.
+        let full = Scene::report_for(s, &vec![s.context; s.batch as usize]);
+        let mem = s.gpu.memory_bytes.max(1) as u128;
+        self.shards = full.total_bytes.div_ceil(mem).clamp(1, u64::MAX as u128) as u64;
+        let page = calc::report::kv_bytes_per_token(&s.model, s.kv()) * calc::BLOCK_TOKENS as u128;
+        self.page = page.div_ceil(self.shards as u128);
+        self.time_ns = 0;
+        self.step = 0;
+        self.slots.clear();
+        for i in 0..self.settings.batch {
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            let target = if i == 0 {
+                self.settings.context
+            } else {
+                self.new_target()
+            };
+            self.slots.push(Slot {
+                id,
+                len: 0,
+                target,
+                done: false,
+            });
+        }
+        self.alloc = if self.settings.pa && self.page > 0 {
+            let s = &self.settings;
+            let weights = full.weights_bytes.div_ceil(self.shards as u128);
+            let fixed = full.fixed_state_bytes.div_ceil(self.shards as u128);
+            let free = mem.saturating_sub(weights + fixed);
+            Some(BlockAllocator::new(
+                (free / self.page).min(u32::MAX as u128 - 1) as u32,
+            ))
+            .filter(|_| s.batch > 0)
+        } else {
+            None
+        };
+        self.version += 1;
+    }
+
+    /// Starts the sweep over.
+    pub fn restart(&mut self) {
+        self.start_sweep();
+    }
+
+    /// Takes new settings; anything that changes memory restarts the sweep.
+    pub fn set_settings(&mut self, s: &Settings) {
+        let old = &self.settings;
+        let same_memory = old.model.id == s.model.id
+            && old.gpu.id == s.gpu.id
+            && old.context == s.context
+            && old.batch == s.batch
+            && old.kv() == s.kv()
+            && old.weights() == s.weights()
+            && old.cb == s.cb
+            && old.pa == s.pa
+            && old.skip_weights == s.skip_weights
+            && old.gpu_util == s.gpu_util
+            && old.seed == s.seed;
+        let fa_changed = old.fa != s.fa;
+        self.settings = s.clone();
+        if !same_memory {
+            self.rng = Rng::new(s.seed);
+            self.start_sweep();
+        } else if fa_changed {
+            self.version += 1;
+        }
+    }
+
+    /// Advances by `dt` wall seconds at the settings' speed (nothing moves while paused).
+    pub fn advance(&mut self, dt: f64) {
+        if self.settings.paused || dt.is_nan() || dt <= 0.0 {
+            return;
+        }
+        let ns = (dt * 1e9).round() as u128;
+        // speed is a multiple of 0.5: keep the arithmetic in integers.
+        let twice = (self.settings.speed * 2.0).round().max(1.0) as u128;
+        self.advance_sim_ns(ns * twice / 2);
+    }
+
+    /// Advances by simulated nanoseconds.
+    pub fn advance_sim_ns(&mut self, ns: u128) {
+        self.time_ns += ns;
+        // Bound the work of one call (a long stall between frames does not freeze the program).
+        let mut budget = 4 * STEPS_PER_SWEEP;
+        while budget > 0 {
+            let sps = self.steps_per_sweep() as u128;
+            let target = (self.time_ns * sps / SWEEP_NS) as u64;
+            if self.step >= target {
+                break;
+            }
+            budget -= 1;
+            if !self.do_step() {
+                break;
+            }
+        }
+    }
+
+    /// One step; false when the sweep ended and holds.
+    fn do_step(&mut self) -> bool {
+        let tps = self.tokens_per_step();
+        let lead_done = self.slots.first().is_some_and(|s| s.len >= s.target);
+        if lead_done {
+            if self.hold {
+                return false;
+            }
+            // The next sweep starts where this one's time ran out.
+            let left = self.time_ns.saturating_sub(SWEEP_NS);
+            self.sweeps += 1;
+            self.start_sweep();
+            self.time_ns = left;
+            return true;
+        }
+        self.step += 1;
+        let cb = self.settings.cb;
+        for i in 0..self.slots.len() {
+            let mut sl = self.slots[i];
+            if sl.done {
+                continue;
+            }
+            sl.len = (sl.len + tps).min(sl.target);
+            if sl.len >= sl.target && i > 0 {
+                if cb {
+                    // Iteration-level scheduling: the slot takes the next request at once.
+                    if let Some(a) = &mut self.alloc {
+                        a.release(sl.id);
+                    }
+                    let target = self.new_target();
+                    sl = Slot {
+                        id: self.next_id,
+                        len: 0,
+                        target,
+                        done: false,
+                    };
+                    self.next_id = self.next_id.wrapping_add(1);
+                } else {
+                    sl.done = true;
+                }
+            }
+            self.slots[i] = sl;
+        }
+        if self.alloc.is_some() {
+            let wants: Vec<(u32, u64)> = self
+                .slots
+                .iter()
+                .map(|sl| {
+                    let b = if self.page == 0 {
+                        0
+                    } else {
+                        paged_bytes(&self.settings, sl.len)
+                            .div_ceil(self.shards as u128)
+                            .div_ceil(self.page) as u64
+                    };
+                    (sl.id, b)
+                })
+                .collect();
+            if let Some(a) = &mut self.alloc {
+                for (id, b) in wants {
+                    a.resize(id, b);
+                }
+            }
+        }
+        self.version += 1;
+        true
+    }
+
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    pub fn allocator(&self) -> Option<&BlockAllocator> {
+        self.alloc.as_ref()
+    }
+
+    /// Runs to the last step of the sweep (the lead sequence at the full context).
+    pub fn run_to_end(&mut self) {
+        let hold = self.hold;
+        self.hold = true;
+        let left = SWEEP_NS.saturating_sub(self.time_ns);
+        self.advance_sim_ns(left + 1);
+        self.hold = hold;
+    }
+
+    /// What memory holds now.
+    pub fn scene(&self) -> Scene {
+        let s = &self.settings;
+        let lengths: Vec<u64> = self.slots.iter().map(|sl| sl.len).collect();
+        let report = Scene::report_for(s, &lengths);
+        let lead = self.slots.first().map(|sl| sl.len).unwrap_or(0);
+        Scene {
+            settings: s.clone(),
+            time: self.time_ns as f64 / 1e9,
+            progress: if s.context == 0 {
+                0.0
+            } else {
+                lead as f64 / s.context as f64
+            },
+            lengths,
+            ids: self.slots.iter().map(|sl| sl.id).collect(),
+            done: self.slots.iter().map(|sl| sl.done).collect(),
+            blocks: self.alloc.as_ref().map(|a| Arc::new(a.owners().to_vec())),
+            overflow_blocks: self
+                .alloc
+                .as_ref()
+                .map(|a| a.overflow_blocks())
+                .unwrap_or(0),
+            shards: self.shards,
+            page_bytes: self.page,
+            version: self.version,
+            report,
+        }
+    }
+}
+
 /// What memory holds at one moment.
 #[derive(Clone, Debug)]
 pub struct Scene {
     pub settings: Settings,
     /// Simulated seconds since the sweep started.
     pub time: f64,
-    /// Fraction of the sweep done, 0..=1.
+    /// The lead sequence's tokens over the context, 0..=1 (where the attention dot sits).
     pub progress: f64,
-    /// Tokens each sequence holds now.
+    /// Tokens each slot holds now.
     pub lengths: Vec<u64>,
+    /// Request id of each slot (its colour).
+    pub ids: Vec<u32>,
+    /// Slots whose request finished and wait for the batch.
+    pub done: Vec<bool>,
+    /// Paged attention: the owner (request id) of every block of the pool, `allocator::FREE` if none.
+    pub blocks: Option<Arc<Vec<u32>>>,
+    /// Blocks wanted beyond the pool.
+    pub overflow_blocks: u64,
+    /// GPUs the board is split over (tensor parallel), from the sweep's fullest state.
+    pub shards: u64,
+    /// Bytes of one 16-token page of one shard.
+    pub page_bytes: u128,
+    /// Changes whenever memory changed.
+    pub version: u64,
     /// The calculator's report for `lengths`.
     pub report: Report,
 }
 
-/// Final length of sequence `i` as a fraction of the context: 1 under static batching (every
-/// sequence waits for the longest); under continuous batching, lengths differ (seeded).
-pub fn length_fractions(s: &Settings) -> Vec<f64> {
-    let mut rng = Rng::new(s.seed);
-    (0..s.batch)
-        .map(|i| {
-            let r = rng.unit();
-            if s.cb || s.pa {
-                if i == 0 {
-                    1.0
-                } else {
-                    0.3 + 0.7 * r
-                }
-            } else {
-                1.0
-            }
-        })
-        .collect()
-}
-
 impl Scene {
-    /// The state after `time` simulated seconds of play (the sweep restarts when it ends).
-    pub fn at(settings: &Settings, time: f64) -> Scene {
-        let period = SWEEP_SECONDS;
-        let t = time.max(0.0);
-        let progress = if t >= period && t % period == 0.0 {
-            1.0
-        } else {
-            (t % period) / period
-        };
-        Scene::at_progress(settings, t, progress)
-    }
-
-    /// The state at a fraction of the sweep (1.0: every sequence at its final length).
-    pub fn at_progress(settings: &Settings, time: f64, progress: f64) -> Scene {
-        let p = progress.clamp(0.0, 1.0);
-        let lengths: Vec<u64> = length_fractions(settings)
-            .iter()
-            .map(|f| ((settings.context as f64 * f * p).round() as u64).min(settings.context))
-            .collect();
-        let mut w = Workload::uniform(&settings.model, settings.context, settings.batch);
-        w.lengths = lengths.clone();
+    /// The calculator's report for these sequence lengths under the settings.
+    pub fn report_for(settings: &Settings, lengths: &[u64]) -> Report {
+        let mut w = Workload::uniform(&settings.model, settings.context, 1);
+        w.lengths = lengths.to_vec();
         w.kv_dtype = settings.kv();
         w.weights = settings.weights();
         w.skip_weights = settings.skip_weights;
         w.policy = settings.policy();
         w.gpu_util = settings.gpu_util;
-        let report = calc::report(&settings.model, &settings.gpu.device(), &w);
-        Scene {
-            settings: settings.clone(),
-            time,
-            progress: p,
-            lengths,
-            report,
-        }
+        calc::report(&settings.model, &settings.gpu.device(), &w)
     }
 
-    /// Tokens of the longest sequence (where the attention dot sits).
+    /// The state after `seconds` of simulated play from the start of a sweep.
+    pub fn at(settings: &Settings, seconds: f64) -> Scene {
+        let mut sim = Sim::new(settings);
+        sim.advance_sim_ns((seconds.max(0.0) * 1e9).round() as u128);
+        sim.scene()
+    }
+
+    /// The end of the sweep: the lead sequence at the full context.
+    pub fn at_end(settings: &Settings) -> Scene {
+        let mut sim = Sim::new(settings);
+        sim.run_to_end();
+        sim.scene()
+    }
+
+    /// Tokens of the lead sequence.
     pub fn current_tokens(&self) -> u64 {
-        self.lengths.iter().copied().max().unwrap_or(0)
+        self.lengths.first().copied().unwrap_or(0)
     }
 }
 
@@ -212,19 +504,102 @@ mod tests {
         let s = settings();
         assert_eq!(Scene::at(&s, 0.0).current_tokens(), 0);
         assert_eq!(Scene::at(&s, SWEEP_SECONDS / 2.0).current_tokens(), 65_536);
-        assert_eq!(Scene::at(&s, SWEEP_SECONDS).current_tokens(), 131_072);
-        assert_eq!(Scene::at(&s, SWEEP_SECONDS * 1.25).current_tokens(), 32_768);
+        assert_eq!(Scene::at_end(&s).current_tokens(), 131_072);
+        // a quarter into the second sweep
+        let mut sim = Sim::new(&s);
+        sim.advance_sim_ns((SWEEP_SECONDS * 1.25e9) as u128 + 20_000_000);
+        assert_eq!(sim.sweeps, 1);
+        let t = sim.scene().current_tokens();
+        assert!((32_000..33_500).contains(&t), "{t}");
     }
 
     #[test]
-    fn continuous_batches_have_different_lengths() {
+    fn same_seconds_same_state_at_30_and_240_hz() {
         let mut s = settings();
         s.cb = true;
-        let sc = Scene::at_progress(&s, 0.0, 1.0);
+        s.pa = true;
+        s.batch = 8;
+        s.speed = 5.0;
+        let mut a = Sim::new(&s);
+        let mut b = Sim::new(&s);
+        for _ in 0..30 * 7 {
+            a.advance(1.0 / 30.0);
+        }
+        for _ in 0..240 * 7 {
+            b.advance(1.0 / 240.0);
+        }
+        assert_eq!(a.slots(), b.slots());
+        assert_eq!(a.allocator(), b.allocator());
+        assert!(
+            a.slots().iter().any(|s| s.id >= 8),
+            "requests were replaced"
+        );
+    }
+
+    #[test]
+    fn pausing_freezes_and_resuming_continues() {
+        let mut s = settings();
+        s.cb = true;
+        let mut sim = Sim::new(&s);
+        sim.advance(3.0);
+        let before = sim.scene();
+        s.paused = true;
+        sim.set_settings(&s);
+        sim.advance(5.0);
+        assert_eq!(sim.scene().lengths, before.lengths);
+        s.paused = false;
+        sim.set_settings(&s);
+        sim.advance(1.0);
+        let mut straight = Sim::new(&s);
+        straight.advance(4.0);
+        assert_eq!(sim.slots(), straight.slots());
+    }
+
+    #[test]
+    fn static_batching_waits_for_the_longest() {
+        let s = settings();
+        let sc = Scene::at_end(&s);
         assert_eq!(sc.lengths[0], 131_072);
-        assert!(sc.lengths[1..].iter().all(|&l| l < 131_072 && l > 30_000));
-        s.cb = false;
-        let st = Scene::at_progress(&s, 0.0, 1.0);
-        assert!(st.lengths.iter().all(|&l| l == 131_072));
+        // the others finished earlier and wait, holding their memory
+        assert!(sc.done[1..].iter().all(|d| *d));
+        assert!(sc.lengths[1..].iter().all(|&l| l < 131_072));
+        assert_eq!(sc.ids, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn allocator_agrees_with_the_calculator() {
+        let mut s = settings();
+        s.cb = true;
+        s.pa = true;
+        s.batch = 6;
+        let mut sim = Sim::new(&s);
+        for _ in 0..40 {
+            sim.advance(0.37);
+            let sc = sim.scene();
+            let a = sim.allocator().unwrap();
+            a.check().unwrap();
+            let held: u64 = sim
+                .slots()
+                .iter()
+                .map(|sl| a.table(sl.id).len() as u64)
+                .sum();
+            assert_eq!(sc.overflow_blocks, 0);
+            // every block is 16 tokens of all layers (of one of the board's shards): the
+            // calculator's paged bytes exactly
+            assert_eq!(
+                held as u128 * sc.page_bytes * sc.shards as u128,
+                sc.report.allocated_bytes.paged
+            );
+            // fragmentation: at most 15 token slots per live sequence
+            for sl in sim.slots() {
+                let slots = a.table(sl.id).len() as u64 * 16;
+                assert!(
+                    slots >= sl.len && slots - sl.len <= 15,
+                    "{} for {}",
+                    slots,
+                    sl.len
+                );
+            }
+        }
     }
 }
