@@ -4,21 +4,23 @@
 
 struct Instance {
     @location(0) pos: vec2<f32>,
-    @location(1) index: u32,
+    @location(1) first: u32,
+    @location(2) count: u32,
 };
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
-    // Colour decided per bank in the vertex stage; the fragment stage only adds ghost stripes.
-    @location(0) @interpolate(flat) color: vec4<f32>,
-    @location(1) @interpolate(flat) ghost: u32,
+    // Logical px from the row's left edge.
+    @location(0) x: f32,
+    @location(1) @interpolate(flat) first: u32,
+    @location(2) @interpolate(flat) count: u32,
 };
 
 @group(1) @binding(0) var<storage, read> states: array<u32>;
 
 const FRESH: u32 = 65536u;
 
-fn bank_color(state: u32) -> vec4<f32> {
+fn bank_color(state: u32, p: vec2<f32>) -> vec4<f32> {
     let kind = state & 255u;
     let seq = (state >> 8u) & 255u;
     var slot = 0u;
@@ -27,6 +29,11 @@ fn bank_color(state: u32) -> vec4<f32> {
         case 2u: { slot = 8u + (seq % 16u); }
         case 3u: { slot = 2u; }
         case 4u: { slot = 3u; }
+        case 5u: {
+            // Ghost: diagonal red stripes over an empty bank, drifting with time.
+            let s = fract((p.x + p.y) / (6.0 * g.bank_size) - g.time * 0.5);
+            slot = select(0u, 4u, s < 0.5);
+        }
         case 6u: { slot = 5u; }
         default: { slot = 0u; }
     }
@@ -41,22 +48,25 @@ fn bank_color(state: u32) -> vec4<f32> {
 @vertex
 fn vs_main(@builtin(vertex_index) vi: u32, inst: Instance) -> VsOut {
     let corner = vec2<f32>(f32(vi & 1u), f32((vi >> 1u) & 1u));
-    let p = inst.pos + corner * g.bank_size;
-    let state = states[inst.index];
+    let width = f32(inst.count) * g.bank_pitch;
+    let p = inst.pos + corner * vec2<f32>(width, g.bank_size);
     var out: VsOut;
     out.clip = to_clip(p);
-    out.color = bank_color(state);
-    out.ghost = select(0u, 1u, (state & 255u) == 5u);
+    out.x = corner.x * width;
+    out.first = inst.first;
+    out.count = inst.count;
     return out;
 }
 
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    if (in.ghost == 1u) {
-        // Ghost: diagonal red stripes over an empty bank, drifting with time.
-        let p = in.clip.xy / g.scale;
-        let s = fract((p.x + p.y) / (6.0 * g.bank_size) - g.time * 0.5);
-        return select(g.palette[0], g.palette[4], s < 0.5);
+    // Which bank of the row, and whether this pixel is in the gap after it.
+    let k = floor(in.x / g.bank_pitch);
+    let inside = in.x - k * g.bank_pitch;
+    let idx = u32(max(k, 0.0));
+    if (inside >= g.bank_size || idx >= in.count) {
+        discard;
     }
-    return in.color;
+    let p = in.clip.xy / g.scale;
+    return bank_color(states[in.first + idx], p);
 }

@@ -17,7 +17,9 @@ struct Globals {
     flash: f32,
     // Fraction of the sweep done (how far the flash tiles have streamed).
     progress: f32,
-    _pad: vec2<f32>,
+    // Distance between bank origins, logical px.
+    bank_pitch: f32,
+    _pad: f32,
     // Colours (linear RGB, alpha), indexed by bank kind and sequence: see render/palette.rs.
     palette: array<vec4<f32>, 32>,
 };

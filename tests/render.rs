@@ -73,12 +73,11 @@ fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
 /// The colour at the centre of every drawn bank, in bank order.
 fn bank_colors(o: &Outcome, w: u32) -> Vec<[u8; 3]> {
     let l = o.layout.as_ref().unwrap();
-    let mut inst = Vec::new();
-    banks::instances(l, o.map.banks, &mut inst);
-    inst.iter()
+    banks::positions(l, o.map.banks)
+        .iter()
         .map(|b| {
             let c = l.bank_size / 2.0;
-            px(o, w, (b.pos[0] + c) * l.scale, (b.pos[1] + c) * l.scale)
+            px(o, w, (b[0] + c) * l.scale, (b[1] + c) * l.scale)
         })
         .collect()
 }
@@ -335,11 +334,12 @@ fn a_million_bank_instances_draw() {
     // A 1,000 x 1,000 grid of sub-pixel banks over a 1000x1000 target.
     let mut l = Layout::compute(1000, 1000, 1.0, &s.gpu);
     l.bank_size = 0.9;
+    l.bank_pitch = 1.0;
     let inst: Vec<banks::BankInstance> = (0..1_000_000u32)
         .map(|i| banks::BankInstance {
             pos: [(i % 1000) as f32, (i / 1000) as f32],
-            index: i,
-            _pad: 0,
+            first: i,
+            count: 1,
         })
         .collect();
     r.banks.set_instances(&c.device, &inst);

@@ -30,7 +30,8 @@ pub struct Globals {
     pub pressure: f32,
     pub flash: f32,
     pub progress: f32,
-    pub _pad: [f32; 2],
+    pub bank_pitch: f32,
+    pub _pad: f32,
     pub palette: [[f32; 4]; 32],
 }
 const _: () = assert!(std::mem::size_of::<Globals>() == 560);
@@ -167,7 +168,8 @@ impl Renderer {
             pressure: v.pressure,
             flash: if v.flash { 1.0 } else { 0.0 },
             progress: v.progress,
-            _pad: [0.0; 2],
+            bank_pitch: layout.bank_pitch,
+            _pad: 0.0,
             palette: self.palette,
         };
         queue.write_buffer(&self.globals_buf, 0, bytemuck::bytes_of(&g));
@@ -295,6 +297,7 @@ impl Renderer {
             self.banks.draw_runs(&mut pass, &self.globals_bind, None);
             self.text_static.render(&mut pass);
         } else if !self.pending_runs.is_empty() {
+            banks::coalesce(&mut self.pending_runs, 8);
             let mut pass = Renderer::pass(encoder, &layer.view, wgpu::LoadOp::Load);
             self.banks
                 .draw_runs(&mut pass, &self.globals_bind, Some(&self.pending_runs));

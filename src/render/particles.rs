@@ -6,7 +6,7 @@ use crate::layout::Layout;
 use bytemuck::{Pod, Zeroable};
 
 /// Pool sizes per tier: a software adapter pays per point.
-pub const POOL_SOFTWARE: u32 = 20_000;
+pub const POOL_SOFTWARE: u32 = 8_000;
 pub const POOL_GPU: u32 = 1_000_000;
 pub const MAX_SOURCES: usize = 96;
 
