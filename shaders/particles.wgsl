@@ -93,14 +93,18 @@ struct VsOut {
 
 @vertex
 fn vs_main(@builtin(vertex_index) vi: u32) -> VsOut {
-    let p = particles[vi];
+    // At ludicrous speed each particle is drawn twice more, trailing behind: a streak.
+    let n = arrayLength(&particles);
+    let i = vi % n;
+    let trail = f32(vi / n);
+    let p = particles[i];
     var out: VsOut;
     if (p.life <= 0.0 || p.kind == 0.0) {
         out.clip = vec4<f32>(-2.0, -2.0, 0.0, 1.0);
         out.color = vec4<f32>(0.0);
         return out;
     }
-    out.clip = to_clip(p.pos);
+    out.clip = to_clip(p.pos - p.vel * (0.012 * trail));
     let age = clamp(p.life / max(p.max_life, 0.001), 0.0, 1.0);
     // Gold with flash attention, cool blue otherwise; writes are paler.
     let cool = vec3<f32>(0.55, 0.85, 1.0);
@@ -109,7 +113,7 @@ fn vs_main(@builtin(vertex_index) vi: u32) -> VsOut {
     if (p.kind > 1.5) {
         rgb = mix(rgb, vec3<f32>(1.0), 0.5);
     }
-    out.color = vec4<f32>(rgb, min(1.0, 0.35 + 1.2 * sin(age * 3.14159)));
+    out.color = vec4<f32>(rgb, min(1.0, 0.35 + 1.2 * sin(age * 3.14159)) / (1.0 + trail));
     return out;
 }
 

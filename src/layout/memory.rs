@@ -191,8 +191,8 @@ impl MemoryMap {
                 let kv_start = cursor.min(n as u128) as usize;
                 if let (Some(blocks), true) = (&scene.blocks, k > 0) {
                     for (b, st) in self.states.iter_mut().enumerate().skip(kv_start) {
-                        let q = ((b - kv_start) as u128 * k / j) as usize;
-                        match blocks.get(q) {
+                        let q = (b - kv_start) as u128 * k / j / scene.block_pages.max(1);
+                        match blocks.get(q as usize) {
                             Some(&o) if o != crate::sim::allocator::FREE => {
                                 *st = state(KV, o);
                                 if let Some(i) = scene.ids.iter().position(|id| *id == o) {
@@ -206,7 +206,7 @@ impl MemoryMap {
                         .iter()
                         .filter(|o| **o != crate::sim::allocator::FREE)
                         .count() as u128;
-                    needed += held * page;
+                    needed += held * page * scene.block_pages.max(1);
                 }
                 cursor = kv_start as u128;
             }

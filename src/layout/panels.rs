@@ -81,6 +81,11 @@ fn row(spans: &mut Vec<Span>, key: &str, value: String, color: [u8; 3]) {
     spans.push(Span::new(format!("{value}\n"), color));
 }
 
+/// The seeds' "memory apocalypse": a 100M-token context.
+pub fn apocalypse(scene: &Scene) -> bool {
+    scene.settings.context >= 100_000_000
+}
+
 /// The texts of every panel the layout has.
 pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> {
     let s = &scene.settings;
@@ -238,6 +243,20 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     ));
                 }
             }
+            PanelKind::Factoids if g.memory_type == crate::catalog::MemoryType::Sram => {
+                spans.push(Span::new("Wafer-scale\n", pal::TEXT_DIM));
+                spans.push(Span::new(
+                    format!(
+                        "{} keeps all {} on-chip as SRAM, no HBM at all: weights and KV must fit on the {} itself. One token of {} costs {} of it.",
+                        g.name,
+                        units::bytes(g.memory_bytes as u128),
+                        if layout.wafer { "wafer" } else { "chip" },
+                        m.name,
+                        units::bytes(r.kv_bytes_per_token)
+                    ),
+                    pal::TEXT,
+                ));
+            }
             PanelKind::Factoids => {
                 let secs = r.decode.tokens_per_second_per_sequence;
                 spans.push(Span::new("Did you know\n", pal::TEXT_DIM));
@@ -258,13 +277,12 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     spans.push(Span::new("DOES NOT FIT\n", pal::DANGER).bold().size(1.15));
                     spans.push(Span::new(
                         format!(
-                            "{} beyond one {} → {} GPUs at {} utilization. Board: GPU 1 of {}, 1/{} of weights and KV each (tensor parallel).\n",
+                            "{} beyond one {} → {} GPUs at {} utilization. Board: 1 of the {} the full sweep needs (tensor parallel).\n",
                             units::bytes(map.overflow_bytes),
                             g.id.to_uppercase(),
-                            r.gpus_needed,
+                            units::count(r.gpus_needed as u128),
                             s.gpu_util,
-                            map.shards,
-                            map.shards
+                            units::count(map.shards as u128)
                         ),
                         pal::TEXT,
                     ));
@@ -294,6 +312,22 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                             )
                         ),
                         pal::TEXT,
+                    ));
+                }
+                if map.overflow_bytes == 0 && map.shards > 1 {
+                    spans.push(Span::new(
+                        format!(
+                            "The full sweep needs {} × {}: the board shows one of them (tensor parallel).\n",
+                            map.shards,
+                            g.id.to_uppercase()
+                        ),
+                        pal::TEXT_DIM,
+                    ));
+                }
+                if s.speed >= 100.0 {
+                    spans.push(Span::new(
+                        "LUDICROUS SPEED — time-space warning!\n",
+                        pal::GOLD,
                     ));
                 }
                 if map.ghost_overflow_bytes > 0 {
@@ -385,10 +419,12 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                                 map.pages_per_bank, map.banks_per_page
                             )
                         } else if map.banks_per_page > 1 {
-                            format!(
-                                "{:.2} 16-token pages",
-                                map.pages_per_bank as f64 / map.banks_per_page as f64
-                            )
+                            let p = map.pages_per_bank as f64 / map.banks_per_page as f64;
+                            if p >= 10.0 {
+                                format!("≈ {} 16-token pages", units::count(p.round() as u128))
+                            } else {
+                                format!("{p:.2} 16-token pages")
+                            }
                         } else if map.pages_per_bank == 1 {
                             "one 16-token page".to_string()
                         } else {
@@ -411,7 +447,22 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
             }
             PanelKind::Banner => {
                 centered = true;
-                if s.fa {
+                if apocalypse(scene) {
+                    let gpus = r.gpus_needed as u128;
+                    spans.push(
+                        Span::new(
+                            format!(
+                                "MEMORY APOCALYPSE: {} of KV. Build a datacenter: {} × {}",
+                                units::bytes(r.allocated_bytes.get(policy)),
+                                units::count(gpus),
+                                g.id.to_uppercase()
+                            ),
+                            pal::DANGER,
+                        )
+                        .bold()
+                        .size(1.2),
+                    );
+                } else if s.fa {
                     let saved = r
                         .attention_scores_bytes
                         .without_flash

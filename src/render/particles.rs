@@ -58,6 +58,8 @@ pub struct ParticlesPipeline {
     flip: usize,
     pub count: u32,
     frame: u32,
+    /// Draw each particle with a trail (ludicrous speed).
+    streak: bool,
 }
 
 impl ParticlesPipeline {
@@ -226,6 +228,7 @@ impl ParticlesPipeline {
             flip: 0,
             count,
             frame: 0,
+            streak: false,
         }
     }
 
@@ -249,6 +252,7 @@ impl ParticlesPipeline {
             n += 1;
         }
         self.frame = self.frame.wrapping_add(1);
+        self.streak = streak;
         let p = Params {
             die: [l.die.x, l.die.y, l.die.w, l.die.h],
             count: self.count,
@@ -289,6 +293,7 @@ impl ParticlesPipeline {
         pass.set_pipeline(&self.render);
         pass.set_bind_group(0, &self.bind0, &[]);
         pass.set_bind_group(1, &self.render_binds[1 - self.flip], &[]);
-        pass.draw(0..self.count, 0..1);
+        let copies = if self.streak { 3 } else { 1 };
+        pass.draw(0..self.count * copies, 0..1);
     }
 }

@@ -33,6 +33,8 @@ pub struct ShapeState {
     /// GPUs needed (mini-GPU icons in the warning panel; 0 hides them).
     pub gpus_needed: u64,
     pub flash: bool,
+    /// 100M-token context: packages glow red.
+    pub apocalypse: bool,
 }
 
 #[derive(Default)]
@@ -183,7 +185,7 @@ pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
             PanelKind::Warning if s.over_budget => {
                 (rgba([0x2a, 0x1a, 0x0c], 0.94), rgba(palette::WARN, 1.0))
             }
-            PanelKind::Banner if s.flash => {
+            PanelKind::Banner if s.flash || s.apocalypse => {
                 (rgba([0x3a, 0x0e, 0x12], 0.92), rgba(palette::DANGER, 1.0))
             }
             _ => (rgba(palette::PANEL, 1.0), rgba(palette::PANEL_BORDER, 1.0)),

@@ -205,6 +205,7 @@ impl View {
             over_budget: scene.report.gpus_needed > 1,
             gpus_needed: scene.report.gpus_needed,
             flash: s.fa,
+            apocalypse: panels::apocalypse(scene),
         };
         if self.shape_state != Some(ss) {
             r.shapes.upload(device, &shapes::build(layout, &ss));
@@ -227,7 +228,9 @@ impl View {
         let mem = s.gpu.memory_bytes.max(1) as f64;
         let per_gpu =
             scene.report.decode.bytes_per_step as f64 / scene.report.decode.gpus.max(1) as f64;
-        let emit = (0.08 + 0.92 * (per_gpu / mem).min(1.0)) as f32;
+        let ludicrous = s.speed >= 100.0;
+        let emit =
+            (0.08 + 0.92 * (per_gpu / mem).min(1.0)) as f32 * if ludicrous { 1.6 } else { 1.0 };
         let travel = (1.4 / s.speed.max(0.5).powf(0.35)) as f32;
         r.particles
             .set_params(queue, layout, emit, dt, travel, s.speed >= 100.0);

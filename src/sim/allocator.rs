@@ -40,15 +40,6 @@ impl BlockAllocator {
         self.free.len() as u32
     }
 
-    fn table_mut(&mut self, seq: u32) -> &mut Vec<u32> {
-        if let Some(i) = self.tables.iter().position(|(s, _)| *s == seq) {
-            &mut self.tables[i].1
-        } else {
-            self.tables.push((seq, Vec::new()));
-            &mut self.tables.last_mut().expect("just pushed").1
-        }
-    }
-
     /// The block table of a sequence.
     pub fn table(&self, seq: u32) -> &[u32] {
         self.tables
@@ -74,47 +65,54 @@ impl BlockAllocator {
     /// Makes `seq` hold `blocks` blocks: allocates from the free list, or frees its oldest blocks
     /// when it needs fewer (a sliding window moving on). What the pool cannot give is overflow.
     pub fn resize(&mut self, seq: u32, blocks: u64) {
-        let held = self.table(seq).len() as u64 + self.overflow_of(seq);
+        let ti = match self.tables.iter().position(|(s, _)| *s == seq) {
+            Some(i) => i,
+            None => {
+                if blocks == 0 {
+                    return;
+                }
+                self.tables.push((seq, Vec::new()));
+                self.tables.len() - 1
+            }
+        };
+        let oi = self.overflow.iter().position(|(s, _)| *s == seq);
+        let over = oi.map(|i| self.overflow[i].1).unwrap_or(0);
+        let held = self.tables[ti].1.len() as u64 + over;
         if blocks > held {
             let mut want = blocks - held;
-            let mut got = Vec::new();
-            if self.overflow_of(seq) == 0 {
+            if over == 0 {
+                let table = &mut self.tables[ti].1;
                 while want > 0 {
-                    match self.free.pop() {
-                        Some(b) => {
-                            self.owner[b as usize] = seq;
-                            got.push(b);
-                            want -= 1;
-                        }
-                        None => break,
-                    }
+                    let Some(b) = self.free.pop() else { break };
+                    self.owner[b as usize] = seq;
+                    table.push(b);
+                    want -= 1;
                 }
             }
-            self.table_mut(seq).extend(got);
             if want > 0 {
-                match self.overflow.iter_mut().find(|(s, _)| *s == seq) {
-                    Some((_, n)) => *n += want,
+                match oi {
+                    Some(i) => self.overflow[i].1 += want,
                     None => self.overflow.push((seq, want)),
                 }
             }
         } else if blocks < held {
             let mut drop = held - blocks;
-            if let Some((_, n)) = self.overflow.iter_mut().find(|(s, _)| *s == seq) {
-                let d = drop.min(*n);
-                *n -= d;
+            if let Some(i) = oi {
+                let d = drop.min(over);
+                self.overflow[i].1 -= d;
                 drop -= d;
+                if self.overflow[i].1 == 0 {
+                    self.overflow.swap_remove(i);
+                }
             }
-            self.overflow.retain(|(_, n)| *n > 0);
             // The oldest blocks leave first (the window slid past them).
-            let freed: Vec<u32> = {
-                let t = self.table_mut(seq);
-                let d = (drop as usize).min(t.len());
-                t.drain(..d).collect()
-            };
-            for b in freed.into_iter().rev() {
+            let table = &mut self.tables[ti].1;
+            let d = (drop as usize).min(table.len());
+            for &b in table[..d].iter().rev() {
                 self.owner[b as usize] = FREE;
                 self.free.push(b);
             }
+            table.drain(..d);
         }
     }
 

@@ -133,6 +133,9 @@ pub struct Slot {
     pub done: bool,
 }
 
+/// Most blocks the allocator's pool holds (the picture shows at most about a million banks).
+pub const MAX_POOL_BLOCKS: u128 = 262_144;
+
 /// Steps one sweep is cut into (a step grows every live sequence by the same number of tokens).
 pub const STEPS_PER_SWEEP: u64 = 2048;
 const SWEEP_NS: u128 = (SWEEP_SECONDS * 1e9) as u128;
@@ -154,6 +157,13 @@ pub struct Sim {
     shards: u64,
     /// 16-token page bytes of one shard.
     page: u128,
+    /// Pages per allocator block: 1 (vLLM's 16-token blocks) unless the pool would exceed
+    /// `MAX_POOL_BLOCKS`, which happens only when the board is split over hundreds of GPUs.
+    block_pages: u128,
+    /// The owners of the pool's blocks as of `version`, shared with scenes.
+    owners: Option<Arc<Vec<u32>>>,
+    /// The model's layer groups (computed once, used every step).
+    groups: Vec<calc::model::LayerGroup>,
     version: u64,
     /// Stop at the end of the sweep instead of restarting.
     pub hold: bool,
@@ -161,11 +171,9 @@ pub struct Sim {
     pub sweeps: u64,
 }
 
-/// Bytes of KV that `n` tokens of a sequence hold under paging, for one shard.
-fn paged_bytes(s: &Settings, n: u64) -> u128 {
-    let kv = s.kv();
-    s.model
-        .layer_groups()
+/// Bytes of KV that `n` tokens of a sequence hold under paging (all shards).
+fn paged_bytes(groups: &[calc::model::LayerGroup], kv: Dtype, n: u64) -> u128 {
+    groups
         .iter()
         .map(|g| {
             g.count as u128
@@ -189,6 +197,9 @@ impl Sim {
             alloc: None,
             shards: 1,
             page: 0,
+            block_pages: 1,
+            owners: None,
+            groups: settings.model.layer_groups(),
             version: 0,
             hold: false,
             sweeps: 0,
@@ -211,6 +222,7 @@ impl Sim {
     }
 
     fn start_sweep(&mut self) {
+        self.groups = self.settings.model.layer_groups();
         let s = &self.settings;
         // The board's split and the allocator's pool follow the sweep's final (fullest) state.
         let full = Scene::report_for(s, &vec![s.context; s.batch as usize]);
@@ -241,14 +253,19 @@ impl Sim {
             let weights = full.weights_bytes.div_ceil(self.shards as u128);
             let fixed = full.fixed_state_bytes.div_ceil(self.shards as u128);
             let free = mem.saturating_sub(weights + fixed);
-            Some(BlockAllocator::new(
-                (free / self.page).min(u32::MAX as u128 - 1) as u32,
-            ))
-            .filter(|_| s.batch > 0)
+            let pages = free / self.page;
+            self.block_pages = pages.div_ceil(MAX_POOL_BLOCKS).max(1);
+            Some(BlockAllocator::new((pages / self.block_pages) as u32)).filter(|_| s.batch > 0)
         } else {
             None
         };
         self.version += 1;
+        self.snapshot();
+    }
+
+    /// Shares the pool's owners with scenes (only when memory changed).
+    fn snapshot(&mut self) {
+        self.owners = self.alloc.as_ref().map(|a| Arc::new(a.owners().to_vec()));
     }
 
     /// Starts the sweep over.
@@ -293,6 +310,14 @@ impl Sim {
 
     /// Advances by simulated nanoseconds.
     pub fn advance_sim_ns(&mut self, ns: u128) {
+        let before = self.version;
+        self.step_to(ns);
+        if self.version != before {
+            self.snapshot();
+        }
+    }
+
+    fn step_to(&mut self, ns: u128) {
         self.time_ns += ns;
         // Bound the work of one call (a long stall between frames does not freeze the program).
         let mut budget = 4 * STEPS_PER_SWEEP;
@@ -352,25 +377,23 @@ impl Sim {
             }
             self.slots[i] = sl;
         }
-        if self.alloc.is_some() {
-            let wants: Vec<(u32, u64)> = self
-                .slots
-                .iter()
-                .map(|sl| {
-                    let b = if self.page == 0 {
-                        0
-                    } else {
-                        paged_bytes(&self.settings, sl.len)
-                            .div_ceil(self.shards as u128)
-                            .div_ceil(self.page) as u64
-                    };
-                    (sl.id, b)
-                })
-                .collect();
-            if let Some(a) = &mut self.alloc {
-                for (id, b) in wants {
-                    a.resize(id, b);
-                }
+        let (shards, page, block_pages, kv) = (
+            self.shards as u128,
+            self.page,
+            self.block_pages,
+            self.settings.kv(),
+        );
+        if let Some(a) = &mut self.alloc {
+            for sl in &self.slots {
+                let b = if page == 0 {
+                    0
+                } else {
+                    paged_bytes(&self.groups, kv, sl.len)
+                        .div_ceil(shards)
+                        .div_ceil(page)
+                        .div_ceil(block_pages) as u64
+                };
+                a.resize(sl.id, b);
             }
         }
         self.version += 1;
@@ -411,7 +434,8 @@ impl Sim {
             lengths,
             ids: self.slots.iter().map(|sl| sl.id).collect(),
             done: self.slots.iter().map(|sl| sl.done).collect(),
-            blocks: self.alloc.as_ref().map(|a| Arc::new(a.owners().to_vec())),
+            blocks: self.owners.clone(),
+            block_pages: self.block_pages,
             overflow_blocks: self
                 .alloc
                 .as_ref()
@@ -441,6 +465,8 @@ pub struct Scene {
     pub done: Vec<bool>,
     /// Paged attention: the owner (request id) of every block of the pool, `allocator::FREE` if none.
     pub blocks: Option<Arc<Vec<u32>>>,
+    /// Pages per allocator block (1: vLLM's 16-token blocks).
+    pub block_pages: u128,
     /// Blocks wanted beyond the pool.
     pub overflow_blocks: u64,
     /// GPUs the board is split over (tensor parallel), from the sweep's fullest state.
@@ -586,6 +612,7 @@ mod tests {
             assert_eq!(sc.overflow_blocks, 0);
             // every block is 16 tokens of all layers (of one of the board's shards): the
             // calculator's paged bytes exactly
+            assert_eq!(sc.block_pages, 1);
             assert_eq!(
                 held as u128 * sc.page_bytes * sc.shards as u128,
                 sc.report.allocated_bytes.paged
