@@ -93,6 +93,10 @@ pub fn render_with(
             sim.advance(1.0 / 60.0);
         }
         let scene = sim.scene();
+        if i + 1 == frames {
+            // The frame that is written out shows every number as of its own moment.
+            view.force_text_update();
+        }
         let start = Instant::now();
         view.prepare(
             &mut renderer,

@@ -88,6 +88,8 @@ pub struct Renderer {
     static_layer: Option<StaticLayer>,
     static_full: bool,
     pending_runs: Vec<std::ops::Range<u32>>,
+    /// Panels whose text changed: redrawn into the static layer (physical x, y, w, h).
+    dirty_panels: Vec<[u32; 4]>,
     static_rects: Vec<[u32; 4]>,
     pub format: wgpu::TextureFormat,
     globals_buf: wgpu::Buffer,
@@ -143,6 +145,7 @@ impl Renderer {
             static_layer: None,
             static_full: true,
             pending_runs: Vec::new(),
+            dirty_panels: Vec::new(),
             static_rects: Vec::new(),
             format,
             banks: banks::BanksPipeline::new(device, format, &globals_layout),
@@ -191,12 +194,20 @@ impl Renderer {
     pub fn invalidate_static(&mut self) {
         self.static_full = true;
         self.pending_runs.clear();
+        self.dirty_panels.clear();
     }
 
     /// Banks to redraw into the static layer at the next frame.
     pub fn queue_runs(&mut self, runs: &[std::ops::Range<u32>]) {
         if !self.static_full {
             self.pending_runs.extend_from_slice(runs);
+        }
+    }
+
+    /// Panels (physical px: x, y, w, h) to redraw into the static layer: background and text.
+    pub fn queue_panels(&mut self, rects: &[[u32; 4]]) {
+        if !self.static_full {
+            self.dirty_panels.extend_from_slice(rects);
         }
     }
 
@@ -296,14 +307,31 @@ impl Renderer {
             self.shapes.draw(&mut pass, &self.globals_bind, false);
             self.banks.draw_runs(&mut pass, &self.globals_bind, None);
             self.text_static.render(&mut pass);
-        } else if !self.pending_runs.is_empty() {
+            self.text.render(&mut pass);
+        } else if !self.pending_runs.is_empty() || !self.dirty_panels.is_empty() {
             banks::coalesce(&mut self.pending_runs, 8);
             let mut pass = Renderer::pass(encoder, &layer.view, wgpu::LoadOp::Load);
-            self.banks
-                .draw_runs(&mut pass, &self.globals_bind, Some(&self.pending_runs));
+            if !self.pending_runs.is_empty() {
+                self.banks
+                    .draw_runs(&mut pass, &self.globals_bind, Some(&self.pending_runs));
+            }
+            // A panel whose text changed: its background again (scissored), then the text.
+            for r in &self.dirty_panels {
+                let x = r[0].min(w);
+                let y = r[1].min(h);
+                let cw = r[2].min(w - x);
+                let ch = r[3].min(h - y);
+                if cw == 0 || ch == 0 {
+                    continue;
+                }
+                pass.set_scissor_rect(x, y, cw, ch);
+                self.shapes.draw(&mut pass, &self.globals_bind, false);
+                self.text.render(&mut pass);
+            }
         }
         self.static_full = false;
         self.pending_runs.clear();
+        self.dirty_panels.clear();
         {
             let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Clear(clear));
             self.waves.draw(&mut pass, &self.globals_bind);
@@ -340,6 +368,5 @@ impl Renderer {
         let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Load);
         self.shapes.draw(&mut pass, &self.globals_bind, true);
         self.particles.draw(&mut pass);
-        self.text.render(&mut pass);
     }
 }

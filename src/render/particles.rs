@@ -6,7 +6,7 @@ use crate::layout::Layout;
 use bytemuck::{Pod, Zeroable};
 
 /// Pool sizes per tier: a software adapter pays per point.
-pub const POOL_SOFTWARE: u32 = 8_000;
+pub const POOL_SOFTWARE: u32 = 4_000;
 pub const POOL_GPU: u32 = 1_000_000;
 pub const MAX_SOURCES: usize = 96;
 
@@ -293,7 +293,7 @@ impl ParticlesPipeline {
         pass.set_pipeline(&self.render);
         pass.set_bind_group(0, &self.bind0, &[]);
         pass.set_bind_group(1, &self.render_binds[1 - self.flip], &[]);
-        let copies = if self.streak { 3 } else { 1 };
+        let copies = if self.streak { 2 } else { 1 };
         pass.draw(0..self.count * copies, 0..1);
     }
 }

@@ -23,7 +23,11 @@ struct Slot {
 pub fn is_dynamic(kind: PanelKind) -> bool {
     matches!(
         kind,
-        PanelKind::Info | PanelKind::Formula | PanelKind::Warning | PanelKind::Banner
+        PanelKind::Info
+            | PanelKind::Formula
+            | PanelKind::Warning
+            | PanelKind::Banner
+            | PanelKind::Factoids
     )
 }
 

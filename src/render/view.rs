@@ -44,6 +44,9 @@ pub struct View {
     ghost_bucket: i64,
     fresh_runs: Vec<std::ops::Range<u32>>,
     last_time: f32,
+    text_key: Option<String>,
+    last_text_time: f32,
+    force_text: bool,
 }
 
 /// The first..last range of banks of `kind` (ghosts are contiguous).
@@ -53,10 +56,32 @@ fn run_of(states: &[u32], kind: u32) -> Option<std::ops::Range<u32>> {
     Some(first as u32..last as u32 + 1)
 }
 
+/// What the dynamic panels' texts depend on besides the tokens: when it changes they update at once.
+fn text_key(scene: &Scene) -> String {
+    let s = &scene.settings;
+    format!(
+        "{} {} {} {} {:?} {:?} {} {} {} {} {} {} {} {} {}",
+        s.model.id,
+        s.gpu.id,
+        s.context,
+        s.batch,
+        s.kv(),
+        s.weights(),
+        s.cb,
+        s.pa,
+        s.fa,
+        s.skip_weights,
+        s.gpu_util,
+        s.speed,
+        s.paused,
+        s.seed,
+        scene.shards
+    )
+}
+
 /// Physical-pixel rectangles of the static layer to copy into each frame: panels, packages, die
 /// (the whole board for a wafer, whose circle shows between the tiles).
 pub fn static_rects(l: &Layout) -> Vec<[u32; 4]> {
-    let s = l.scale;
     let mut rects: Vec<crate::layout::Rect> = l.panels.iter().map(|p| p.rect).collect();
     if l.wafer {
         rects.push(l.board);
@@ -64,6 +89,12 @@ pub fn static_rects(l: &Layout) -> Vec<[u32; 4]> {
         rects.extend(l.modules.iter().map(|m| m.rect));
         rects.push(l.die);
     }
+    physical(l, &rects)
+}
+
+/// Logical rectangles to physical pixels (x, y, w, h), covering every touched pixel.
+fn physical(l: &Layout, rects: &[crate::layout::Rect]) -> Vec<[u32; 4]> {
+    let s = l.scale;
     rects
         .iter()
         .map(|r| {
@@ -113,7 +144,16 @@ impl View {
             ghost_bucket: i64::MIN,
             fresh_runs: Vec::new(),
             last_time: f32::NAN,
+            text_key: None,
+            last_text_time: f32::NEG_INFINITY,
+            force_text: false,
         }
+    }
+
+    /// The next `prepare` brings every panel's text up to date (e.g. before a screenshot).
+    pub fn force_text_update(&mut self) {
+        self.force_text = true;
+        self.map_key = None;
     }
 
     /// Updates everything a frame needs and uploads what changed. `width`/`height` in physical px.
@@ -214,9 +254,40 @@ impl View {
             r.invalidate_static();
         }
         if st.map_rebuilt || st.layout_rebuilt {
-            r.text
-                .prepare(device, queue, width, height, layout, &self.texts);
-            st.texts_reshaped = r.text.reshaped;
+            // Panels that rarely change go into the static layer; the others are reshaped at most
+            // 10 times a second of animation (numbers changing faster cannot be read), at once when
+            // a setting or the layout changed.
+            let (dynamic, fixed): (Vec<PanelText>, Vec<PanelText>) = self
+                .texts
+                .iter()
+                .cloned()
+                .partition(|t| super::text::is_dynamic(t.kind));
+            r.text_static
+                .prepare(device, queue, width, height, layout, &fixed);
+            st.texts_reshaped = r.text_static.reshaped;
+            if r.text_static.reshaped > 0 {
+                r.invalidate_static();
+            }
+            let key = text_key(scene);
+            let due = st.layout_rebuilt
+                || self.force_text
+                || self.text_key.as_ref() != Some(&key)
+                || !(time - self.last_text_time < 0.1 && time >= self.last_text_time);
+            if due {
+                self.text_key = Some(key);
+                self.last_text_time = time;
+                self.force_text = false;
+                r.text
+                    .prepare(device, queue, width, height, layout, &dynamic);
+                st.texts_reshaped += r.text.reshaped;
+                if r.text.reshaped > 0 {
+                    let rects: Vec<crate::layout::Rect> = dynamic
+                        .iter()
+                        .filter_map(|t| layout.panel(t.kind).map(|p| p.rect))
+                        .collect();
+                    r.queue_panels(&physical(layout, &rects));
+                }
+            }
         }
         // Particles: the share of memory each decode step reads sets how many fly; speed sets how fast.
         let dt = if self.last_time.is_finite() {
