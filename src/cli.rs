@@ -516,13 +516,15 @@ pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, 
     crate::app::run(settings, cat, opts).map_err(UsageError::Invalid)
 }
 
-/// The arguments `kvscope` alone runs with.
-pub fn default_run_args() -> RunArgs {
+/// The arguments `kvscope` alone runs with (those of `kvscope run` with no flags).
+pub fn default_run_args() -> Result<RunArgs, UsageError> {
     match Cli::try_parse_from(["kvscope", "run"]) {
         Ok(Cli {
             command: Some(Command::Run(a)),
             ..
-        }) => a,
-        _ => unreachable!("`kvscope run` parses"),
+        }) => Ok(a),
+        _ => Err(UsageError::Invalid(
+            "cannot build the default window settings".into(),
+        )),
     }
 }

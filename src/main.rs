@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(
-        env_logger::Env::default()
-            .default_filter_or("warn,wgpu_core=warn,wgpu_hal=error,naga=warn"),
+        env_logger::Env::default().default_filter_or(
+            "warn,wgpu_core=warn,wgpu_hal=error,wgpu_hal::gles::egl=off,naga=warn",
+        ),
     )
     .init();
     let cli = match Cli::try_parse() {
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
         Some(Command::List(a)) => cli::run_list(cli.catalog.as_ref(), a),
         Some(Command::Render(a)) => cli::run_render(cli.catalog.as_ref(), a),
         Some(Command::Run(a)) => cli::run_window(cli.catalog.as_ref(), a),
-        None => cli::run_window(cli.catalog.as_ref(), &cli::default_run_args()),
+        None => cli::default_run_args().and_then(|a| cli::run_window(cli.catalog.as_ref(), &a)),
     };
     match result {
         Ok(out) => {

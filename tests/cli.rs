@@ -505,3 +505,29 @@ fn render_writes_a_png_of_the_asked_size() {
         "{s}"
     );
 }
+
+#[test]
+fn no_adapter_is_one_line_naming_the_fix() {
+    // No Metal on this platform: the adapter request fails, and says what to install.
+    if cfg!(target_os = "macos") {
+        return;
+    }
+    rejects(
+        &[
+            "render",
+            "--backend",
+            "metal",
+            "--out",
+            "/tmp/kvscope-none.png",
+        ],
+        "no GPU adapter found",
+    );
+    let out = kvscope(&[
+        "render",
+        "--backend",
+        "metal",
+        "--out",
+        "/tmp/kvscope-none.png",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mesa-vulkan-drivers"));
+}

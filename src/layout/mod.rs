@@ -177,7 +177,7 @@ impl Layout {
             let mut y = m;
             for (kind, lines) in [
                 (PanelKind::Info, 12),
-                (PanelKind::Formula, 6),
+                (PanelKind::Formula, 8),
                 (PanelKind::Papers, 4),
                 (PanelKind::Factoids, 5),
             ] {
@@ -193,11 +193,11 @@ impl Layout {
             }
             // Right column: warnings, controls.
             let rx = w - m - rw;
-            let warn_h = panel_h(9);
+            let warn_h = panel_h(11);
             panels.push(Panel {
                 kind: PanelKind::Warning,
                 rect: Rect::new(rx, m, rw, warn_h),
-                lines: 9,
+                lines: 11,
             });
             let cy = m + warn_h + m;
             let lines = (((h - m - cy) - 2.0 * pad) / line).floor().clamp(0.0, 18.0) as u32;

@@ -51,7 +51,7 @@ pub struct Paper {
     pub url: &'static str,
 }
 
-/// The papers behind the three techniques (catalog/papers.toml carries the same, with sources).
+/// The papers behind the three techniques, with where to read them.
 pub const PAPERS: [Paper; 3] = [
     Paper {
         technique: "Continuous batching",

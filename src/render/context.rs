@@ -75,9 +75,19 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// The best adapter; offscreen, an OpenGL adapter is tried when no Vulkan/Metal/DX12 one is there.
     pub async fn new(
         instance: wgpu::Instance,
         surface: Option<&wgpu::Surface<'_>>,
+    ) -> Result<GpuContext, RenderError> {
+        GpuContext::with_fallback(instance, surface, true).await
+    }
+
+    /// As `new`; `fallback: false` when the user named a backend and means it.
+    pub async fn with_fallback(
+        instance: wgpu::Instance,
+        surface: Option<&wgpu::Surface<'_>>,
+        fallback: bool,
     ) -> Result<GpuContext, RenderError> {
         let opts = wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
@@ -87,7 +97,9 @@ impl GpuContext {
         };
         let adapter = match instance.request_adapter(&opts).await {
             Ok(a) => a,
-            Err(e) if surface.is_none() && std::env::var_os("WGPU_BACKEND").is_none() => {
+            Err(e)
+                if fallback && surface.is_none() && std::env::var_os("WGPU_BACKEND").is_none() =>
+            {
                 // No Vulkan: try OpenGL (llvmpipe over EGL works headless).
                 let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
                 desc.backends = wgpu::Backends::GL;

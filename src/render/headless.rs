@@ -62,7 +62,11 @@ pub fn start(settings: &Settings, time: Option<f64>) -> Sim {
 
 pub fn run(settings: &Settings, o: &Options) -> Result<Outcome, RenderError> {
     let instance = context::instance(o.backend.as_deref(), None)?;
-    let ctx = pollster::block_on(GpuContext::new(instance, None))?;
+    let ctx = pollster::block_on(GpuContext::with_fallback(
+        instance,
+        None,
+        o.backend.is_none(),
+    ))?;
     render_with(&ctx, settings, o)
 }
 
