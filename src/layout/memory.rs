@@ -190,16 +190,38 @@ impl MemoryMap {
                 self.seq_banks = vec![0; scene.lengths.len()];
                 let kv_start = cursor.min(n as u128) as usize;
                 if let (Some(blocks), true) = (&scene.blocks, k > 0) {
+                    // u64 arithmetic (u128 division per bank is slow) and the owner's slot
+                    // looked up only when the owner changes.
+                    let num = k as u64;
+                    let den = (j * scene.block_pages.max(1)) as u64;
+                    let mut slots: Vec<(u32, usize)> = scene
+                        .ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| (*id, i))
+                        .collect();
+                    slots.sort_unstable();
+                    let mut last = (crate::sim::allocator::FREE, None::<usize>);
                     for (b, st) in self.states.iter_mut().enumerate().skip(kv_start) {
-                        let q = (b - kv_start) as u128 * k / j / scene.block_pages.max(1);
-                        match blocks.get(q as usize) {
+                        let q = ((b - kv_start) as u64 * num / den) as usize;
+                        match blocks.get(q) {
                             Some(&o) if o != crate::sim::allocator::FREE => {
                                 *st = state(KV, o);
-                                if let Some(i) = scene.ids.iter().position(|id| *id == o) {
+                                if o != last.0 {
+                                    last = (
+                                        o,
+                                        slots
+                                            .binary_search_by_key(&o, |x| x.0)
+                                            .ok()
+                                            .map(|i| slots[i].1),
+                                    );
+                                }
+                                if let Some(i) = last.1 {
                                     self.seq_banks[i] += 1;
                                 }
                             }
-                            _ => {}
+                            Some(_) => {}
+                            None => break,
                         }
                     }
                     let held = blocks
