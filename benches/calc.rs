@@ -6,19 +6,8 @@ use kvscope::calc::{report, Workload};
 use kvscope::catalog::Catalog;
 use std::hint::black_box;
 
-const PRESETS: [u64; 11] = [
-    4096,
-    8192,
-    16_384,
-    32_768,
-    65_536,
-    131_072,
-    204_800,
-    1_000_000,
-    2_000_000,
-    10_000_000,
-    100_000_000,
-];
+/// The context presets the scene steps through (4K ... 100M).
+const PRESETS: [u64; 11] = kvscope::sim::CONTEXT_PRESETS;
 
 fn sweep(c: &mut Criterion) {
     let cat = Catalog::builtin().expect("catalog");

@@ -116,10 +116,7 @@ impl BanksPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("banks"),
-            source: wgpu::ShaderSource::Wgsl(super::shader_source("banks").into()),
-        });
+        let shader = super::shader_module(device, "banks");
         let states_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("bank states"),
             entries: &[wgpu::BindGroupLayoutEntry {
@@ -133,44 +130,23 @@ impl BanksPipeline {
                 count: None,
             }],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("banks"),
-            bind_group_layouts: &[Some(globals), Some(&states_layout)],
-            immediate_size: 0,
-        });
         let attrs = wgpu::vertex_attr_array![0 => Float32x2, 1 => Uint32, 2 => Uint32];
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("banks"),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
+        let pipeline = super::render_pipeline(
+            device,
+            format,
+            super::PipelineSpec {
+                label: "banks",
+                shader: &shader,
+                groups: &[Some(globals), Some(&states_layout)],
                 buffers: &[Some(wgpu::VertexBufferLayout {
                     array_stride: std::mem::size_of::<BankInstance>() as u64,
                     step_mode: wgpu::VertexStepMode::Instance,
                     attributes: &attrs,
                 })],
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            primitive: wgpu::PrimitiveState {
                 topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..Default::default()
+                blend: None,
             },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         BanksPipeline {
             pipeline,
             states_layout,

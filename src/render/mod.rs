@@ -59,6 +59,64 @@ pub fn shader_source(name: &str) -> &'static str {
     }
 }
 
+/// The module of a pipeline's WGSL.
+pub(crate) fn shader_module(device: &wgpu::Device, name: &'static str) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(shader_source(name).into()),
+    })
+}
+
+/// What differs between the render pipelines (all use `vs_main` and `fs_main`, one colour target).
+pub(crate) struct PipelineSpec<'a> {
+    pub label: &'static str,
+    pub shader: &'a wgpu::ShaderModule,
+    pub groups: &'a [Option<&'a wgpu::BindGroupLayout>],
+    pub buffers: &'a [Option<wgpu::VertexBufferLayout<'a>>],
+    pub topology: wgpu::PrimitiveTopology,
+    pub blend: Option<wgpu::BlendState>,
+}
+
+pub(crate) fn render_pipeline(
+    device: &wgpu::Device,
+    format: wgpu::TextureFormat,
+    spec: PipelineSpec<'_>,
+) -> wgpu::RenderPipeline {
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(spec.label),
+        bind_group_layouts: spec.groups,
+        immediate_size: 0,
+    });
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(spec.label),
+        layout: Some(&layout),
+        vertex: wgpu::VertexState {
+            module: spec.shader,
+            entry_point: Some("vs_main"),
+            compilation_options: Default::default(),
+            buffers: spec.buffers,
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: spec.shader,
+            entry_point: Some("fs_main"),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend: spec.blend,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        primitive: wgpu::PrimitiveState {
+            topology: spec.topology,
+            ..Default::default()
+        },
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
 /// Names of the pipelines with WGSL (for validation).
 pub const SHADERS: [&str; 4] = ["banks", "shapes", "waves", "particles"];
 

@@ -69,10 +69,7 @@ impl ParticlesPipeline {
         globals_buf: &wgpu::Buffer,
         count: u32,
     ) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("particles"),
-            source: wgpu::ShaderSource::Wgsl(super::shader_source("particles").into()),
-        });
+        let shader = super::shader_module(device, "particles");
         let uniform = |binding, visibility| wgpu::BindGroupLayoutEntry {
             binding,
             visibility,
@@ -185,39 +182,18 @@ impl ParticlesPipeline {
             compilation_options: Default::default(),
             cache: None,
         });
-        let rl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("particles draw"),
-            bind_group_layouts: &[Some(&layout0), Some(&layout_r)],
-            immediate_size: 0,
-        });
-        let render = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("particles"),
-            layout: Some(&rl),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
+        let render = super::render_pipeline(
+            device,
+            format,
+            super::PipelineSpec {
+                label: "particles",
+                shader: &shader,
+                groups: &[Some(&layout0), Some(&layout_r)],
                 buffers: &[],
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            primitive: wgpu::PrimitiveState {
                 topology: wgpu::PrimitiveTopology::PointList,
-                ..Default::default()
+                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
             },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         ParticlesPipeline {
             compute,
             render,

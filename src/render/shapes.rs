@@ -46,6 +46,16 @@ pub struct ShapeMesh {
     pub over: std::ops::Range<u32>,
 }
 
+fn rounded_path(r: Rect, radius: f32) -> lyon::path::Path {
+    let mut b = lyon::path::Path::builder();
+    b.add_rounded_rectangle(
+        &Box2D::new(point(r.x, r.y), point(r.right(), r.bottom())),
+        &BorderRadii::new(radius.min(r.w / 2.0).min(r.h / 2.0)),
+        Winding::Positive,
+    );
+    b.build()
+}
+
 struct Tess {
     buf: VertexBuffers<ShapeVertex, u32>,
     fill: FillTessellator,
@@ -54,13 +64,7 @@ struct Tess {
 
 impl Tess {
     fn rounded(&mut self, r: Rect, radius: f32, color: [f32; 4]) {
-        let mut b = lyon::path::Path::builder();
-        b.add_rounded_rectangle(
-            &Box2D::new(point(r.x, r.y), point(r.right(), r.bottom())),
-            &BorderRadii::new(radius.min(r.w / 2.0).min(r.h / 2.0)),
-            Winding::Positive,
-        );
-        let path = b.build();
+        let path = rounded_path(r, radius);
         let _ = self.fill.tessellate_path(
             &path,
             &FillOptions::tolerance(0.2),
@@ -74,13 +78,7 @@ impl Tess {
     }
 
     fn rounded_outline(&mut self, r: Rect, radius: f32, width: f32, color: [f32; 4]) {
-        let mut b = lyon::path::Path::builder();
-        b.add_rounded_rectangle(
-            &Box2D::new(point(r.x, r.y), point(r.right(), r.bottom())),
-            &BorderRadii::new(radius.min(r.w / 2.0).min(r.h / 2.0)),
-            Winding::Positive,
-        );
-        let path = b.build();
+        let path = rounded_path(r, radius);
         let _ = self.stroke.tessellate_path(
             &path,
             &StrokeOptions::tolerance(0.2).with_line_width(width),
@@ -313,46 +311,25 @@ impl ShapesPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("shapes"),
-            source: wgpu::ShaderSource::Wgsl(super::shader_source("shapes").into()),
-        });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("shapes"),
-            bind_group_layouts: &[Some(globals)],
-            immediate_size: 0,
-        });
+        let shader = super::shader_module(device, "shapes");
         let attrs =
             wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x4, 2 => Uint32, 3 => Float32];
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("shapes"),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
+        let pipeline = super::render_pipeline(
+            device,
+            format,
+            super::PipelineSpec {
+                label: "shapes",
+                shader: &shader,
+                groups: &[Some(globals)],
                 buffers: &[Some(wgpu::VertexBufferLayout {
                     array_stride: std::mem::size_of::<ShapeVertex>() as u64,
                     step_mode: wgpu::VertexStepMode::Vertex,
                     attributes: &attrs,
                 })],
+                topology: wgpu::PrimitiveTopology::TriangleList,
+                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
             },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         ShapesPipeline {
             pipeline,
             vbuf: None,

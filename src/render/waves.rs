@@ -14,43 +14,19 @@ impl WavesPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("waves"),
-            source: wgpu::ShaderSource::Wgsl(super::shader_source("waves").into()),
-        });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("waves"),
-            bind_group_layouts: &[Some(globals)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("waves"),
-            layout: Some(&layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
+        let shader = super::shader_module(device, "waves");
+        let pipeline = super::render_pipeline(
+            device,
+            format,
+            super::PipelineSpec {
+                label: "waves",
+                shader: &shader,
+                groups: &[Some(globals)],
                 buffers: &[],
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            primitive: wgpu::PrimitiveState {
                 topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..Default::default()
+                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
             },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         WavesPipeline { pipeline }
     }
 
