@@ -67,6 +67,9 @@ pub struct SceneArgs {
     /// Start paused.
     #[arg(long)]
     pub paused: bool,
+    /// Stop at the end of the sweep instead of starting over.
+    #[arg(long)]
+    pub hold: bool,
     /// Seed for the random choices (sequence lengths, arrivals).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -186,6 +189,7 @@ pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settin
     s.speed = a.speed;
     s.paused = a.paused;
     s.seed = a.seed;
+    s.hold = a.hold;
     if a.state.batch.unwrap_or(4) > crate::sim::MAX_SCENE_BATCH {
         return Err(UsageError::Invalid(format!(
             "--batch {} is more than the {} sequences the scene draws (kvscope calc takes up to {MAX_BATCH})",

@@ -24,6 +24,7 @@ pub enum Action {
     PrevGpu,
     NextKvDtype,
     ToggleWeights,
+    ToggleHold,
     Restart,
     ToggleFullscreen,
     Quit,
@@ -52,6 +53,7 @@ pub fn action_for(key: &Key, shift: bool) -> Option<Action> {
             "g" | "G" => Action::PrevGpu,
             "d" | "D" => Action::NextKvDtype,
             "w" | "W" => Action::ToggleWeights,
+            "h" | "H" => Action::ToggleHold,
             "r" | "R" => Action::Restart,
             "b" | "B" => Action::TogglePause,
             "q" | "Q" => Action::Quit,
@@ -125,6 +127,7 @@ pub fn apply(s: &mut Settings, cat: &Catalog, a: Action) -> Effect {
         }
         Action::NextKvDtype => s.kv_dtype = Some(s.kv().next_kv()),
         Action::ToggleWeights => s.skip_weights = !s.skip_weights,
+        Action::ToggleHold => s.hold = !s.hold,
         Action::Restart => return Effect::Restart,
         Action::ToggleFullscreen => return Effect::Fullscreen,
         Action::Quit => return Effect::Quit,

@@ -362,6 +362,7 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     ("M / G", "next model / GPU (Shift: back)"),
                     ("D", "KV dtype"),
                     ("W", "skip weights"),
+                    ("H", "hold at the end of the sweep"),
                     ("R", "restart"),
                     ("F11", "fullscreen"),
                     ("Esc", "quit"),

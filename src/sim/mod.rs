@@ -53,6 +53,8 @@ pub struct Settings {
     pub speed: f64,
     pub paused: bool,
     pub seed: u64,
+    /// Stop at the end of the sweep instead of starting over.
+    pub hold: bool,
 }
 
 impl Settings {
@@ -72,6 +74,7 @@ impl Settings {
             speed: 1.0,
             paused: false,
             seed: 1,
+            hold: false,
         }
     }
 
@@ -329,6 +332,8 @@ impl Sim {
             }
             budget -= 1;
             if !self.do_step() {
+                // Holding at the end: time does not pile up behind the hold.
+                self.time_ns = self.time_ns.min(SWEEP_NS);
                 break;
             }
         }
@@ -339,7 +344,7 @@ impl Sim {
         let tps = self.tokens_per_step();
         let lead_done = self.slots.first().is_some_and(|s| s.len >= s.target);
         if lead_done {
-            if self.hold {
+            if self.hold || self.settings.hold {
                 return false;
             }
             // The next sweep starts where this one's time ran out.
@@ -579,6 +584,20 @@ mod tests {
         let mut straight = Sim::new(&s);
         straight.advance(4.0);
         assert_eq!(sim.slots(), straight.slots());
+    }
+
+    #[test]
+    fn hold_stops_at_the_end_of_the_sweep() {
+        let mut s = settings();
+        s.hold = true;
+        let mut sim = Sim::new(&s);
+        sim.advance(SWEEP_SECONDS * 3.0);
+        assert_eq!(sim.sweeps, 0);
+        assert_eq!(sim.scene().current_tokens(), 131_072);
+        s.hold = false;
+        sim.set_settings(&s);
+        sim.advance(1.0);
+        assert_eq!(sim.sweeps, 1, "released, it starts over");
     }
 
     #[test]
