@@ -367,7 +367,7 @@ impl Renderer {
             self.text_static.render(&mut pass);
             self.text.render(&mut pass);
         } else if !self.pending_runs.is_empty() || !self.dirty_panels.is_empty() {
-            banks::coalesce(&mut self.pending_runs, 8);
+            banks::coalesce(&mut self.pending_runs, 48);
             let mut pass = Renderer::pass(encoder, &layer.view, wgpu::LoadOp::Load);
             if !self.pending_runs.is_empty() {
                 self.banks
