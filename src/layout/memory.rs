@@ -224,6 +224,20 @@ impl MemoryMap {
                             None => break,
                         }
                     }
+                    // The bank holding each growing sequence's newest block pulses.
+                    if scene.progress < 1.0 {
+                        let den = (j * scene.block_pages.max(1)) as u64;
+                        for &blk in &scene.newest_blocks {
+                            // the last bank whose first block is at or before `blk`
+                            let b = kv_start
+                                + (((blk as u64 + 1) * den).div_ceil(num.max(1)) - 1) as usize;
+                            if let Some(st) = self.states.get_mut(b) {
+                                if kind_of(*st) == KV {
+                                    *st |= FRESH;
+                                }
+                            }
+                        }
+                    }
                     let held = blocks
                         .iter()
                         .filter(|o| **o != crate::sim::allocator::FREE)

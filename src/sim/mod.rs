@@ -440,6 +440,17 @@ impl Sim {
             ids: self.slots.iter().map(|sl| sl.id).collect(),
             done: self.slots.iter().map(|sl| sl.done).collect(),
             blocks: self.owners.clone(),
+            newest_blocks: self
+                .alloc
+                .as_ref()
+                .map(|a| {
+                    self.slots
+                        .iter()
+                        .filter(|sl| !sl.done && sl.len < sl.target)
+                        .filter_map(|sl| a.table(sl.id).last().copied())
+                        .collect()
+                })
+                .unwrap_or_default(),
             block_pages: self.block_pages,
             overflow_blocks: self
                 .alloc
@@ -470,6 +481,8 @@ pub struct Scene {
     pub done: Vec<bool>,
     /// Paged attention: the owner (request id) of every block of the pool, `allocator::FREE` if none.
     pub blocks: Option<Arc<Vec<u32>>>,
+    /// The newest block of each growing sequence (it pulses).
+    pub newest_blocks: Vec<u32>,
     /// Pages per allocator block (1: vLLM's 16-token blocks).
     pub block_pages: u128,
     /// Blocks wanted beyond the pool.
@@ -598,6 +611,34 @@ mod tests {
         sim.set_settings(&s);
         sim.advance(1.0);
         assert_eq!(sim.sweeps, 1, "released, it starts over");
+    }
+
+    #[test]
+    fn the_newest_paged_block_pulses() {
+        let mut s = settings();
+        s.cb = true;
+        s.pa = true;
+        let mut sim = Sim::new(&s);
+        sim.advance(5.0);
+        let sc = sim.scene();
+        assert_eq!(sc.newest_blocks.len(), 4);
+        let map = crate::layout::memory::MemoryMap::build(&sc, 20_000);
+        let fresh = map
+            .states
+            .iter()
+            .filter(|st| **st & crate::layout::memory::FRESH != 0)
+            .count();
+        // one pulsing bank per growing sequence (two can share a bank)
+        assert!((1..=4).contains(&fresh), "{fresh}");
+        // and each is a bank of that sequence
+        for st in map
+            .states
+            .iter()
+            .filter(|st| **st & crate::layout::memory::FRESH != 0)
+        {
+            let id = crate::layout::memory::seq_of(*st);
+            assert!(sc.ids.iter().any(|i| i & 0xff == id), "{st:#x}");
+        }
     }
 
     #[test]
