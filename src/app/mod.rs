@@ -141,8 +141,12 @@ impl App {
                 wgpu::TextureUsages::RENDER_ATTACHMENT
             },
             format,
-            width: size.width.max(1),
-            height: size.height.max(1),
+            width: size
+                .width
+                .clamp(1, ctx.device.limits().max_texture_dimension_2d),
+            height: size
+                .height
+                .clamp(1, ctx.device.limits().max_texture_dimension_2d),
             present_mode: if caps.present_modes.contains(&wgpu::PresentMode::Fifo) {
                 wgpu::PresentMode::Fifo
             } else {
@@ -194,8 +198,10 @@ impl App {
                 // Minimized or zero-size: keep the last configuration and draw nothing.
                 return;
             }
-            g.config.width = w;
-            g.config.height = h;
+            // A window larger than the adapter can render is drawn at the largest size it can.
+            let side = g.ctx.device.limits().max_texture_dimension_2d;
+            g.config.width = w.min(side);
+            g.config.height = h.min(side);
             g.surface.configure(&g.ctx.device, &g.config);
         }
     }
@@ -233,8 +239,9 @@ impl App {
             }
             wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return,
             wgpu::CurrentSurfaceTexture::Outdated => {
-                g.config.width = size.width;
-                g.config.height = size.height;
+                let side = g.ctx.device.limits().max_texture_dimension_2d;
+                g.config.width = size.width.min(side);
+                g.config.height = size.height.min(side);
                 g.surface.configure(&g.ctx.device, &g.config);
                 return;
             }

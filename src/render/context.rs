@@ -132,8 +132,8 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("kvscope"),
-                required_limits: wgpu::Limits::downlevel_defaults()
-                    .using_resolution(adapter.limits()),
+                // What the adapter offers: big targets need its texture and buffer sizes.
+                required_limits: adapter.limits(),
                 ..Default::default()
             })
             .await

@@ -76,6 +76,17 @@ pub fn render_with(
     settings: &Settings,
     o: &Options,
 ) -> Result<Outcome, RenderError> {
+    let limits = ctx.device.limits();
+    let side = limits.max_texture_dimension_2d;
+    let readback = (o.width as u64 * 4).div_ceil(256) * 256 * o.height as u64;
+    if o.width > side || o.height > side || readback > limits.max_buffer_size {
+        return Err(RenderError::Device(format!(
+            "{}x{} is more than this adapter renders (largest side {side} px, largest buffer {} MiB)",
+            o.width,
+            o.height,
+            limits.max_buffer_size >> 20
+        )));
+    }
     let mut renderer = Renderer::new(
         &ctx.device,
         &ctx.queue,
