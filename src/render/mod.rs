@@ -139,6 +139,15 @@ struct StaticLayer {
     height: u32,
 }
 
+/// A rectangle (x, y, w, h) clipped to a w x h target; None when nothing is left.
+fn clip(r: &[u32; 4], w: u32, h: u32) -> Option<[u32; 4]> {
+    let x = r[0].min(w);
+    let y = r[1].min(h);
+    let cw = r[2].min(w - x);
+    let ch = r[3].min(h - y);
+    (cw > 0 && ch > 0).then_some([x, y, cw, ch])
+}
+
 /// All pipelines for one target format.
 pub struct Renderer {
     /// Draw through the static layer (needs COPY_DST on the target).
@@ -374,14 +383,7 @@ impl Renderer {
                     .draw_runs(&mut pass, &self.globals_bind, Some(&self.pending_runs));
             }
             // A panel whose text changed: its background again (scissored), then the text.
-            for r in &self.dirty_panels {
-                let x = r[0].min(w);
-                let y = r[1].min(h);
-                let cw = r[2].min(w - x);
-                let ch = r[3].min(h - y);
-                if cw == 0 || ch == 0 {
-                    continue;
-                }
+            for [x, y, cw, ch] in self.dirty_panels.iter().filter_map(|r| clip(r, w, h)) {
                 pass.set_scissor_rect(x, y, cw, ch);
                 self.shapes.draw(&mut pass, &self.globals_bind, false);
                 self.text.render(&mut pass);
@@ -394,14 +396,7 @@ impl Renderer {
             let mut pass = Renderer::pass(encoder, target, wgpu::LoadOp::Clear(clear));
             self.waves.draw(&mut pass, &self.globals_bind);
         }
-        for r in &self.static_rects {
-            let x = r[0].min(w);
-            let y = r[1].min(h);
-            let cw = r[2].min(w - x);
-            let ch = r[3].min(h - y);
-            if cw == 0 || ch == 0 {
-                continue;
-            }
+        for [x, y, cw, ch] in self.static_rects.iter().filter_map(|r| clip(r, w, h)) {
             let origin = wgpu::Origin3d { x, y, z: 0 };
             encoder.copy_texture_to_texture(
                 wgpu::TexelCopyTextureInfo {
