@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// Window size in logical pixels.
     #[arg(long, value_name = "WxH", value_parser = parse_size, default_value = "1600x900")]
     pub size: (u32, u32),
+    /// How frames reach the window: auto (copy on a software adapter), surface (a wgpu swapchain)
+    /// or copy (read back and shown through shared memory).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub present: crate::app::present::PresentMode,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -516,6 +520,7 @@ pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, 
         screenshot: a.screenshot.clone(),
         size: a.size,
         backend: a.scene.backend.clone(),
+        present: a.present,
     };
     crate::app::run(settings, cat, opts).map_err(UsageError::Invalid)
 }

@@ -13,9 +13,17 @@ impl Drop for Xvfb {
     }
 }
 
+/// Displays this process has tried (tests run in parallel threads of one process).
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn start_xvfb() -> Option<(Xvfb, String)> {
-    for n in 0..20 {
-        let display = format!(":{}", 140 + (std::process::id() % 50) + n * 7);
+    for _ in 0..20 {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let number = 140 + (std::process::id() % 50) * 13 + n;
+        if std::path::Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+            continue;
+        }
+        let display = format!(":{number}");
         let child = Command::new("Xvfb")
             .args([
                 display.as_str(),
@@ -46,7 +54,12 @@ fn start_xvfb() -> Option<(Xvfb, String)> {
                 break;
             }
             if std::path::Path::new(&sock).exists() {
-                return Some((Xvfb(child), display));
+                // Another server's socket, if ours has exited (display taken).
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(None) = child.try_wait() {
+                    return Some((Xvfb(child), display));
+                }
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -94,4 +107,96 @@ fn window_opens_draws_and_screenshots() {
         .count();
     assert!(purple > 5_000, "{purple} purple pixels");
     std::fs::remove_file(&shot).ok();
+}
+
+/// The X server's root window as (width, height, RGB pixels), read with `xwd`.
+fn grab_screen(display: &str) -> Option<(u32, u32, Vec<[u8; 3]>)> {
+    let out = Command::new("xwd")
+        .args(["-root", "-silent", "-display", display])
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o.stdout,
+        Ok(o) => panic!("xwd failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => {
+            if std::env::var_os("CI").is_some() {
+                panic!("CI needs xwd (x11-apps): {e}");
+            }
+            eprintln!("skipping: no xwd ({e})");
+            return None;
+        }
+    };
+    // XWD: a header of big-endian u32 fields, the colormap (12 bytes an entry), then the pixels.
+    let field = |i: usize| u32::from_be_bytes(out[i * 4..i * 4 + 4].try_into().unwrap());
+    let (header, width, height) = (field(0) as usize, field(4), field(5));
+    let (byte_order, bpp, stride, ncolors) =
+        (field(7), field(11), field(12) as usize, field(19) as usize);
+    assert_eq!(bpp, 32, "Xvfb at depth 24 stores 32 bits a pixel");
+    let data = &out[header + ncolors * 12..];
+    let mut px = Vec::with_capacity((width * height) as usize);
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let p = &data[y * stride + x * 4..y * stride + x * 4 + 4];
+            let v = if byte_order == 0 {
+                u32::from_le_bytes(p.try_into().unwrap())
+            } else {
+                u32::from_be_bytes(p.try_into().unwrap())
+            };
+            px.push([(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+        }
+    }
+    Some((width, height, px))
+}
+
+#[test]
+fn both_ways_of_presenting_put_the_frame_on_the_screen() {
+    // What reaches the X server, not a re-render: the copy presenter (shared memory, used with a
+    // software adapter) and the wgpu surface must both show the weights' purple.
+    for mode in ["copy", "surface"] {
+        let Some((_x, display)) = start_xvfb() else {
+            return;
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args([
+                "run",
+                "--frames",
+                "100000",
+                "--size",
+                "1280x720",
+                "--present",
+                mode,
+            ])
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let mut purple = 0;
+        let mut size = (0, 0);
+        while start.elapsed() < Duration::from_secs(30) && purple <= 5_000 {
+            std::thread::sleep(Duration::from_millis(500));
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                use std::io::Read;
+                child.stderr.take().unwrap().read_to_string(&mut err).ok();
+                panic!("{mode}: the window exited ({status}): {err}");
+            }
+            let Some((w, h, px)) = grab_screen(&display) else {
+                let _ = child.kill();
+                return;
+            };
+            size = (w, h);
+            purple = px
+                .iter()
+                .filter(|c| {
+                    c[0].abs_diff(0x8b) < 4 && c[1].abs_diff(0x5c) < 4 && c[2].abs_diff(0xf6) < 4
+                })
+                .count();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(size, (1920, 1080), "{mode}: the root window");
+        assert!(purple > 5_000, "{mode}: {purple} purple pixels on screen");
+    }
 }

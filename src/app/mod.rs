@@ -3,6 +3,7 @@
 //! Resizes, minimizing, zero-size windows and lost or outdated surfaces are handled, never panics.
 
 pub mod actions;
+pub mod present;
 
 use crate::catalog::Catalog;
 use crate::render::context::{self, GpuContext, RenderError};
@@ -10,6 +11,7 @@ use crate::render::view::TargetSize;
 use crate::render::{offscreen, Renderer, View};
 use crate::sim::{Scene, Settings, Sim};
 use actions::{action_for, apply, Effect};
+use present::{Drawn, PresentMode, Presenter};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,12 +29,12 @@ pub struct RunOptions {
     pub screenshot: Option<PathBuf>,
     pub size: (u32, u32),
     pub backend: Option<String>,
+    pub present: PresentMode,
 }
 
 struct Gfx {
     window: Arc<Window>,
-    surface: wgpu::Surface<'static>,
-    config: wgpu::SurfaceConfiguration,
+    presenter: Presenter,
     ctx: GpuContext,
     renderer: Renderer,
     view: View,
@@ -121,52 +123,29 @@ impl App {
             .map_err(|e| format!("cannot create a surface: {e}"))?;
         let ctx = pollster::block_on(GpuContext::new(instance, Some(&surface)))
             .map_err(|e| e.to_string())?;
-        let caps = surface.get_capabilities(&ctx.adapter);
-        let format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| *f == offscreen::FORMAT)
-            .or_else(|| caps.formats.iter().copied().find(|f| f.is_srgb()))
-            .or_else(|| caps.formats.first().copied())
-            .ok_or_else(|| "the surface offers no formats".to_string())?;
-        let size = window.inner_size();
-        // Copies from the static layer need COPY_DST on the surface (software adapters only).
-        let copy_ok = caps.usages.contains(wgpu::TextureUsages::COPY_DST);
-        let cached = ctx.software && copy_ok;
-        let config = wgpu::SurfaceConfiguration {
-            usage: if cached {
-                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST
-            } else {
-                wgpu::TextureUsages::RENDER_ATTACHMENT
-            },
-            format,
-            width: size
-                .width
-                .clamp(1, ctx.device.limits().max_texture_dimension_2d),
-            height: size
-                .height
-                .clamp(1, ctx.device.limits().max_texture_dimension_2d),
-            present_mode: if caps.present_modes.contains(&wgpu::PresentMode::Fifo) {
-                wgpu::PresentMode::Fifo
-            } else {
-                caps.present_modes
-                    .first()
-                    .copied()
-                    .unwrap_or(wgpu::PresentMode::Fifo)
-            },
-            alpha_mode: caps
-                .alpha_modes
-                .first()
-                .copied()
-                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: vec![],
-            desired_maximum_frame_latency: 2,
-            color_space: Default::default(),
+        let copy = match self.opts.present {
+            PresentMode::Auto => ctx.software,
+            PresentMode::Surface => false,
+            PresentMode::Copy => true,
         };
-        if size.width > 0 && size.height > 0 {
-            surface.configure(&ctx.device, &config);
-        }
+        let presenter = if copy {
+            match Presenter::copy(&ctx, window.clone()) {
+                Ok(p) => {
+                    drop(surface);
+                    p
+                }
+                Err(e) if self.opts.present == PresentMode::Auto => {
+                    log::warn!("{e}; presenting through the surface");
+                    Presenter::surface(&ctx, window.clone(), surface)?
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            Presenter::surface(&ctx, window.clone(), surface)?
+        };
+        let size = window.inner_size();
+        let format = presenter.format;
+        let cached = ctx.software && presenter.allows_copies();
         let mut renderer = Renderer::new(
             &ctx.device,
             &ctx.queue,
@@ -174,17 +153,20 @@ impl App {
             crate::render::particles::pool_for(ctx.software),
         );
         renderer.set_cached(cached);
+        if cached {
+            renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
+        }
         log::info!(
-            "window {}x{} @{} on {}",
+            "window {}x{} @{} on {}, presented by {}",
             size.width,
             size.height,
             window.scale_factor(),
-            ctx.adapter_name
+            ctx.adapter_name,
+            presenter.name()
         );
         self.gfx = Some(Gfx {
             window,
-            surface,
-            config,
+            presenter,
             ctx,
             renderer,
             view: View::new(),
@@ -194,15 +176,7 @@ impl App {
 
     fn resize(&mut self, w: u32, h: u32) {
         if let Some(g) = &mut self.gfx {
-            if w == 0 || h == 0 {
-                // Minimized or zero-size: keep the last configuration and draw nothing.
-                return;
-            }
-            // A window larger than the adapter can render is drawn at the largest size it can.
-            let side = g.ctx.device.limits().max_texture_dimension_2d;
-            g.config.width = w.min(side);
-            g.config.height = h.min(side);
-            g.surface.configure(&g.ctx.device, &g.config);
+            g.presenter.resize(&g.ctx, w, h);
         }
     }
 
@@ -224,44 +198,12 @@ impl App {
         let Some(g) = &mut self.gfx else {
             return;
         };
-        let size = g.window.inner_size();
-        if size.width == 0 || size.height == 0 {
+        let (w, h) = g.presenter.size();
+        if w == 0 || h == 0 {
             return;
         }
         let scene = self.sim.scene();
         let scale = g.window.scale_factor() as f32;
-        let frame = match g.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(f) => f,
-            wgpu::CurrentSurfaceTexture::Suboptimal(f) => {
-                // Draw this one; reconfigure for the next.
-                g.surface.configure(&g.ctx.device, &g.config);
-                f
-            }
-            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return,
-            wgpu::CurrentSurfaceTexture::Outdated => {
-                let side = g.ctx.device.limits().max_texture_dimension_2d;
-                g.config.width = size.width.min(side);
-                g.config.height = size.height.min(side);
-                g.surface.configure(&g.ctx.device, &g.config);
-                return;
-            }
-            wgpu::CurrentSurfaceTexture::Lost => {
-                match g.ctx.instance.create_surface(g.window.clone()) {
-                    Ok(s) => {
-                        g.surface = s;
-                        g.surface.configure(&g.ctx.device, &g.config);
-                    }
-                    Err(e) => log::warn!("surface lost and not recreated: {e}"),
-                }
-                return;
-            }
-            wgpu::CurrentSurfaceTexture::Validation => {
-                log::warn!("surface validation error; reconfiguring");
-                g.surface.configure(&g.ctx.device, &g.config);
-                return;
-            }
-        };
-        let (w, h) = (frame.texture.width(), frame.texture.height());
         g.view.prepare(
             &mut g.renderer,
             &g.ctx.device,
@@ -274,20 +216,13 @@ impl App {
             },
             self.anim_time as f32,
         );
-        let target = frame
-            .texture
-            .create_view(&wgpu::TextureViewDescriptor::default());
-        let mut enc = g
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("frame"),
-            });
-        g.renderer
-            .render(&g.ctx.device, &mut enc, &frame.texture, &target);
-        g.ctx.queue.submit(Some(enc.finish()));
-        g.window.pre_present_notify();
-        g.ctx.queue.present(frame);
+        let (renderer, device) = (&mut g.renderer, &g.ctx.device);
+        let drawn = g.presenter.draw(&g.ctx, |enc, texture, view| {
+            renderer.render(device, enc, texture, view)
+        });
+        if drawn == Drawn::Skipped {
+            return;
+        }
         g.renderer.text.trim();
         g.renderer.text_static.trim();
         self.frames += 1;
