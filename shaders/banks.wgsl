@@ -1,19 +1,23 @@
-// Memory banks: one unit quad instanced per bank. The instance holds only position and bank index;
-// the bank's state comes from a storage buffer written when memory changes, its colour from the
-// palette, its animation (pulse, ghost stripes) from the globals.
+// Memory banks: one quad instanced per grid of banks, cut into banks here. The instance holds the
+// grid's position, first bank, bank count and columns; each bank's state comes from a storage buffer
+// written when memory changes, its colour from the palette, its animation (pulse, ghost stripes)
+// from the globals.
 
 struct Instance {
     @location(0) pos: vec2<f32>,
     @location(1) first: u32,
     @location(2) count: u32,
+    @location(3) cols: u32,
+    @location(4) rows: u32,
 };
 
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
-    // Logical px from the row's left edge.
-    @location(0) x: f32,
+    // Logical px from the grid's top-left corner.
+    @location(0) local: vec2<f32>,
     @location(1) @interpolate(flat) first: u32,
     @location(2) @interpolate(flat) count: u32,
+    @location(3) @interpolate(flat) cols: u32,
 };
 
 @group(1) @binding(0) var<storage, read> states: array<u32>;
@@ -48,23 +52,25 @@ fn bank_color(state: u32, p: vec2<f32>) -> vec4<f32> {
 @vertex
 fn vs_main(@builtin(vertex_index) vi: u32, inst: Instance) -> VsOut {
     let corner = vec2<f32>(f32(vi & 1u), f32((vi >> 1u) & 1u));
-    let width = f32(inst.count) * g.bank_pitch;
-    let p = inst.pos + corner * vec2<f32>(width, g.bank_size);
+    let size = vec2<f32>(f32(inst.cols), f32(inst.rows)) * g.bank_pitch;
+    let p = inst.pos + corner * size;
     var out: VsOut;
     out.clip = to_clip(p);
-    out.x = corner.x * width;
+    out.local = corner * size;
     out.first = inst.first;
     out.count = inst.count;
+    out.cols = inst.cols;
     return out;
 }
 
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    // Which bank of the row, and whether this pixel is in the gap after it.
-    let k = floor(in.x / g.bank_pitch);
-    let inside = in.x - k * g.bank_pitch;
-    let idx = u32(max(k, 0.0));
-    if (inside >= g.bank_size || idx >= in.count) {
+    // Which bank of the grid, and whether this pixel is in the gap after it (right or below).
+    let k = floor(in.local / g.bank_pitch);
+    let inside = in.local - k * g.bank_pitch;
+    let col = u32(max(k.x, 0.0));
+    let idx = u32(max(k.y, 0.0)) * in.cols + col;
+    if (inside.x >= g.bank_size || inside.y >= g.bank_size || col >= in.cols || idx >= in.count) {
         discard;
     }
     let p = in.clip.xy / g.scale;

@@ -335,14 +335,11 @@ fn a_million_bank_instances_draw() {
     let mut l = Layout::compute(1000, 1000, 1.0, &s.gpu);
     l.bank_size = 0.9;
     l.bank_pitch = 1.0;
+    // A million instances: each a grid of one bank.
     let inst: Vec<banks::BankInstance> = (0..1_000_000u32)
-        .map(|i| banks::BankInstance {
-            pos: [(i % 1000) as f32, (i / 1000) as f32],
-            first: i,
-            count: 1,
-        })
+        .map(|i| banks::BankInstance::grid([(i % 1000) as f32, (i / 1000) as f32], i, 1, 1))
         .collect();
-    r.banks.set_instances(&c.device, &inst);
+    r.banks.set_instances(&c.device, &inst, 1.0, 0.9, 1.0);
     let states: Vec<u32> = (0..1_000_000u32)
         .map(|i| {
             if i < 500_000 {

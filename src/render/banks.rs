@@ -1,9 +1,11 @@
-//! Memory banks as instanced quads: one instance per row of a package's bank grid (position, first
-//! bank, bank count), cut into banks by the fragment shader. Per-primitive cost is what a software
-//! adapter pays most for, so a row is one quad rather than a quad per bank. Instances are written
-//! when the layout changes; bank states (one u32 each) when memory changes, and then only the banks
-//! that changed. Colours and animation come from the globals: a frame where nothing changed uploads
-//! nothing here.
+//! Memory banks as instanced quads: one instance per package's bank grid (position, first bank,
+//! bank count, columns, rows), cut into banks by the fragment shader. A software adapter pays most
+//! per primitive and per partly covered block of pixels, so a grid is one large quad rather than a
+//! quad per bank or per row: its inside is shaded in whole tiles. Instances are written when the
+//! layout changes; bank states (one u32 each) when memory changes, and then only the banks that
+//! changed. Redrawing only some rows of banks (the static layer) draws their grid's quad through a
+//! scissor rectangle around those rows. Colours and animation come from the globals: a frame where
+//! nothing changed uploads nothing here.
 
 use crate::layout::Layout;
 use bytemuck::{Pod, Zeroable};
@@ -26,30 +28,53 @@ mod tests {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
 pub struct BankInstance {
-    /// Top-left of the row's first bank, logical px.
+    /// Top-left of the grid's first bank, logical px.
     pub pos: [f32; 2],
-    /// Index of the row's first bank in the memory map.
+    /// Index of the grid's first bank in the memory map.
     pub first: u32,
-    /// Banks in the row.
+    /// Banks in the grid (row-major; the last row may be partly filled).
     pub count: u32,
+    /// Banks per row.
+    pub cols: u32,
+    /// Rows (`count` divided by `cols`, rounded up).
+    pub rows: u32,
+    pub _pad: [u32; 2],
 }
-const _: () = assert!(std::mem::size_of::<BankInstance>() == 16);
+const _: () = assert!(std::mem::size_of::<BankInstance>() == 32);
+
+impl BankInstance {
+    /// A grid of `count` banks, `cols` per row, from `pos`.
+    pub fn grid(pos: [f32; 2], first: u32, count: u32, cols: u32) -> BankInstance {
+        let cols = cols.max(1);
+        BankInstance {
+            pos,
+            first,
+            count,
+            cols,
+            rows: count.div_ceil(cols),
+            _pad: [0; 2],
+        }
+    }
+}
 
 /// Top-left corners of `banks` banks spread evenly over the active packages, row-major in each:
 /// bank `i` of the memory map is at `positions[i]`.
 pub fn positions(l: &Layout, banks: u32) -> Vec<[f32; 2]> {
-    let mut rows = Vec::new();
-    instances(l, banks, &mut rows);
+    let mut grids = Vec::new();
+    instances(l, banks, &mut grids);
     let mut out = Vec::with_capacity(banks as usize);
-    for r in &rows {
-        for k in 0..r.count {
-            out.push([r.pos[0] + k as f32 * l.bank_pitch, r.pos[1]]);
+    for g in &grids {
+        for k in 0..g.count {
+            out.push([
+                g.pos[0] + (k % g.cols) as f32 * l.bank_pitch,
+                g.pos[1] + (k / g.cols) as f32 * l.bank_pitch,
+            ]);
         }
     }
     out
 }
 
-/// Row instances for `banks` banks spread evenly over the active packages, row-major in each.
+/// Grid instances for `banks` banks spread evenly over the active packages, row-major in each.
 pub fn instances(l: &Layout, banks: u32, out: &mut Vec<BankInstance>) {
     out.clear();
     let active: Vec<_> = l
@@ -78,20 +103,26 @@ pub fn instances(l: &Layout, banks: u32, out: &mut Vec<BankInstance>) {
     }
     let mut index = 0u32;
     for (m, &share) in active.iter().zip(&shares) {
-        let cols = m.cols.max(1);
-        let mut k = 0;
-        while k < share {
-            let count = cols.min(share - k);
-            let (x, y) = l.bank_origin(m, k);
-            out.push(BankInstance {
-                pos: [x, y],
-                first: index,
-                count,
-            });
-            index += count;
-            k += count;
+        if share == 0 {
+            continue;
         }
+        let (x, y) = l.bank_origin(m, 0);
+        out.push(BankInstance::grid([x, y], index, share, m.cols));
+        index += share;
     }
+}
+
+/// Where a grid's rows are on the target: for redrawing some rows through a scissor.
+#[derive(Clone, Copy, Debug)]
+struct GridGeom {
+    first_row: u32,
+    rows: u32,
+    /// Physical px: left, right, top of row 0, and the distance between rows.
+    x0: u32,
+    x1: u32,
+    y0: f32,
+    pitch: f32,
+    size: f32,
 }
 
 pub struct BanksPipeline {
@@ -100,10 +131,13 @@ pub struct BanksPipeline {
     instances: Option<wgpu::Buffer>,
     states: Option<wgpu::Buffer>,
     bind: Option<wgpu::BindGroup>,
-    /// Row instances.
+    /// Grid instances.
     count: u32,
-    /// First bank of each row, to find the rows of a run of banks.
-    firsts: Vec<u32>,
+    /// The grids, in instance order (first bank, columns) and where their rows are.
+    grids: Vec<BankInstance>,
+    geoms: Vec<GridGeom>,
+    /// Rows of all grids.
+    rows: u32,
     /// Banks.
     banks: u32,
     /// What the GPU holds, to upload only differences.
@@ -130,7 +164,9 @@ impl BanksPipeline {
                 count: None,
             }],
         });
-        let attrs = wgpu::vertex_attr_array![0 => Float32x2, 1 => Uint32, 2 => Uint32];
+        let attrs = wgpu::vertex_attr_array![
+            0 => Float32x2, 1 => Uint32, 2 => Uint32, 3 => Uint32, 4 => Uint32
+        ];
         let pipeline = super::render_pipeline(
             device,
             format,
@@ -154,24 +190,51 @@ impl BanksPipeline {
             states: None,
             bind: None,
             count: 0,
-            firsts: Vec::new(),
+            grids: Vec::new(),
+            geoms: Vec::new(),
+            rows: 0,
             banks: 0,
             shadow: Vec::new(),
         }
     }
 
-    /// New geometry: recreate the instance and state buffers.
-    pub fn set_instances(&mut self, device: &wgpu::Device, inst: &[BankInstance]) {
+    /// New geometry: recreate the instance and state buffers. `pitch` and `size` are the banks'
+    /// (logical px) and `scale` the target's physical px per logical px, to place row redraws.
+    pub fn set_instances(
+        &mut self,
+        device: &wgpu::Device,
+        inst: &[BankInstance],
+        pitch: f32,
+        size: f32,
+        scale: f32,
+    ) {
         use wgpu::util::DeviceExt;
         self.count = inst.len() as u32;
-        self.firsts = inst.iter().map(|r| r.first).collect();
-        self.banks = inst.last().map(|r| r.first + r.count).unwrap_or(0);
+        self.grids = inst.to_vec();
+        self.geoms.clear();
+        let mut first_row = 0;
+        for g in inst {
+            let x0 = (g.pos[0] * scale).floor().max(0.0) as u32;
+            let x1 = ((g.pos[0] + g.cols as f32 * pitch) * scale).ceil().max(0.0) as u32;
+            self.geoms.push(GridGeom {
+                first_row,
+                rows: g.rows,
+                x0,
+                x1,
+                y0: g.pos[1] * scale,
+                pitch: pitch * scale,
+                size: size * scale,
+            });
+            first_row += g.rows;
+        }
+        self.rows = first_row;
+        self.banks = inst.iter().map(|r| r.first + r.count).max().unwrap_or(0);
         let n = (self.banks as usize).max(1);
         self.instances = Some(
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("bank instances"),
                 contents: if inst.is_empty() {
-                    &[0u8; 16]
+                    &[0u8; 32]
                 } else {
                     bytemuck::cast_slice(inst)
                 },
@@ -235,13 +298,51 @@ impl BanksPipeline {
         runs
     }
 
-    /// Draws banks `runs` (instance ranges); all of them when `runs` is None.
-    /// Redrawing an unchanged bank is harmless, so runs may be wider than the change.
-    pub fn draw_runs(
+    /// The row (numbered across all grids) of bank `b`.
+    fn row_of(&self, b: u32) -> Option<u32> {
+        let i = self
+            .grids
+            .partition_point(|g| g.first <= b)
+            .checked_sub(1)?;
+        let g = &self.grids[i];
+        (b < g.first + g.count).then(|| self.geoms[i].first_row + (b - g.first) / g.cols)
+    }
+
+    /// The rows holding banks `banks` (rows are numbered grid after grid, top to bottom).
+    pub fn rows_of(&self, banks: &Range<u32>) -> Range<u32> {
+        if banks.is_empty() {
+            return 0..0;
+        }
+        let last = banks.end.min(self.banks).saturating_sub(1);
+        match (self.row_of(banks.start.min(last)), self.row_of(last)) {
+            (Some(a), Some(b)) => a..b + 1,
+            _ => 0..0,
+        }
+    }
+
+    /// Rows of banks, over all grids.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Physical pixels the widest row of banks covers (to budget redraws).
+    pub fn row_px(&self) -> u64 {
+        self.geoms
+            .iter()
+            .map(|g| (g.x1 - g.x0.min(g.x1)) as u64 * g.pitch.ceil() as u64)
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Draws rows `rows` (ranges of row numbers) through scissor rectangles on a `w` x `h`
+    /// target; every bank when `rows` is None. Redrawing an unchanged bank is harmless, so ranges
+    /// may be wider than the change.
+    pub fn draw_rows(
         &self,
         pass: &mut wgpu::RenderPass<'_>,
         globals: &wgpu::BindGroup,
-        runs: Option<&[Range<u32>]>,
+        rows: Option<(&[Range<u32>], u32, u32)>,
     ) {
         let (Some(inst), Some(bind)) = (&self.instances, &self.bind) else {
             return;
@@ -253,26 +354,34 @@ impl BanksPipeline {
         pass.set_bind_group(0, globals, &[]);
         pass.set_bind_group(1, bind, &[]);
         pass.set_vertex_buffer(0, inst.slice(..));
-        match runs {
-            None => pass.draw(0..4, 0..self.count),
-            Some(rs) => {
-                for r in rs {
-                    // rows holding banks r.start..r.end
-                    let a = self
-                        .firsts
-                        .partition_point(|&f| f <= r.start)
-                        .saturating_sub(1);
-                    let b = self.firsts.partition_point(|&f| f < r.end);
-                    let rows = (a as u32).min(self.count)..(b as u32).min(self.count);
-                    if !rows.is_empty() {
-                        pass.draw(0..4, rows);
-                    }
+        let Some((ranges, w, h)) = rows else {
+            pass.draw(0..4, 0..self.count);
+            return;
+        };
+        for r in ranges {
+            for (i, g) in self.geoms.iter().enumerate() {
+                // The part of this range in grid i.
+                let a = r.start.max(g.first_row);
+                let b = r.end.min(g.first_row + g.rows);
+                if a >= b {
+                    continue;
+                }
+                let top = (g.y0 + (a - g.first_row) as f32 * g.pitch).floor().max(0.0) as u32;
+                let bottom = (g.y0 + (b - 1 - g.first_row) as f32 * g.pitch + g.size)
+                    .ceil()
+                    .max(0.0) as u32;
+                let (x0, y0) = (g.x0.min(w), top.min(h));
+                let (x1, y1) = (g.x1.min(w), bottom.min(h));
+                if x1 > x0 && y1 > y0 {
+                    pass.set_scissor_rect(x0, y0, x1 - x0, y1 - y0);
+                    pass.draw(0..4, i as u32..i as u32 + 1);
                 }
             }
         }
+        pass.set_scissor_rect(0, 0, w, h);
     }
 
-    /// Row instances.
+    /// Grid instances.
     pub fn count(&self) -> u32 {
         self.count
     }

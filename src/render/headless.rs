@@ -95,6 +95,9 @@ pub fn render_with(
             .unwrap_or(crate::render::particles::pool_for(ctx.software)),
     );
     renderer.set_cached(ctx.software);
+    if ctx.software {
+        renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
+    }
     let target = Offscreen::new(&ctx.device, o.width, o.height);
     let mut view = View::new();
     let mut times = Vec::new();
@@ -103,14 +106,24 @@ pub fn render_with(
     let mut sim = start(settings, o.time);
     // Later frames keep playing (the end of the sweep holds, so a timed run still animates).
     sim.hold = o.time.is_none();
+    // Animation time is seconds of play, as in the window (the simulation runs `speed` times
+    // faster; pulses, stripes and waves do not).
+    let mut anim = o
+        .time
+        .unwrap_or(sim.scene().time / settings.speed.max(f64::MIN_POSITIVE));
     for i in 0..frames {
         if i > 0 {
             sim.advance(1.0 / 60.0);
+            if !settings.paused {
+                anim += 1.0 / 60.0;
+            }
         }
         let scene = sim.scene();
         if i + 1 == frames {
-            // The frame that is written out shows every number as of its own moment.
+            // The frame that is written out shows every number and every bank as of its own
+            // moment.
             view.force_text_update();
+            renderer.set_bank_budget(None);
         }
         let start = Instant::now();
         view.prepare(
@@ -123,7 +136,7 @@ pub fn render_with(
                 height: o.height,
                 scale: o.scale,
             },
-            scene.time as f32,
+            anim as f32,
         );
         let mut enc = ctx
             .device

@@ -207,10 +207,16 @@ impl View {
         }
         if st.layout_rebuilt || self.instance_banks != self.map.banks {
             banks::instances(layout, self.map.banks, &mut self.instances);
-            r.banks.set_instances(device, &self.instances);
+            r.banks.set_instances(
+                device,
+                &self.instances,
+                layout.bank_pitch,
+                layout.bank_size,
+                layout.scale,
+            );
             self.instance_banks = self.map.banks;
             r.invalidate_static();
-            r.set_static_rects(static_rects(layout));
+            r.set_static_rects(static_rects(layout), width, height);
         }
         if st.map_rebuilt || st.layout_rebuilt {
             let runs = r.banks.update_states(queue, &self.map.states);
@@ -227,7 +233,7 @@ impl View {
                     r.queue_runs(std::slice::from_ref(g));
                 }
             }
-            r.queue_runs(&self.fresh_runs);
+            r.queue_urgent(&self.fresh_runs);
         }
         if st.map_rebuilt {
             self.ghost_run = run_of(&self.map.states, memory::GHOST);
