@@ -52,6 +52,7 @@ fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option
         out: None,
         backend: None,
         particles: None,
+        unbudgeted: false,
     };
     let out = render_with(&c, s, &o).expect("renders");
     if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
@@ -408,6 +409,7 @@ fn incremental_frames_match_a_fresh_frame() {
         backend: None,
         // particles move from frame to frame by design; this compares the memory picture
         particles: Some(0),
+        unbudgeted: false,
     };
     let grown = render_with(&c, &s, &o(20)).unwrap();
     // frame 19 of the first run is at 1 + 19/60 s of play
@@ -435,6 +437,53 @@ fn incremental_frames_match_a_fresh_frame() {
     );
 }
 
+#[test]
+fn budgeted_redraws_at_ludicrous_speed_catch_up() {
+    // At 100x on a 4K frame most banks change every frame and a software adapter redraws only a
+    // budget of them per frame; the rest wait their turn. The frame written out draws everything
+    // still waiting, so it matches the same frames drawn without a budget.
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.pa = true;
+    s.fa = true;
+    s.speed = 100.0;
+    let o = |unbudgeted| Options {
+        width: 3840,
+        height: 2160,
+        scale: 1.0,
+        time: Some(2.0),
+        frames: 8,
+        out: None,
+        backend: None,
+        particles: Some(0),
+        unbudgeted,
+    };
+    let budgeted = render_with(&c, &s, &o(false)).unwrap();
+    let full = render_with(&c, &s, &o(true)).unwrap();
+    if c.software {
+        assert!(
+            budgeted.rows_waiting_max > 0,
+            "the budget never held rows back"
+        );
+    }
+    assert_eq!(full.rows_waiting_max, 0);
+    assert!(budgeted.map.states == full.map.states, "the same moment");
+    let differ = budgeted
+        .rgba
+        .chunks(4)
+        .zip(full.rgba.chunks(4))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        differ == 0,
+        "{differ} pixels differ {} {}",
+        keep(&budgeted, 3840, 2160, "budgeted-100x"),
+        keep(&full, 3840, 2160, "full-100x")
+    );
+}
+
 fn opts(frames: u64, time: f64, particles: Option<u32>) -> Options {
     Options {
         width: 960,
@@ -445,6 +494,7 @@ fn opts(frames: u64, time: f64, particles: Option<u32>) -> Options {
         out: None,
         backend: None,
         particles,
+        unbudgeted: false,
     }
 }
 

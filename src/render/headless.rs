@@ -19,6 +19,9 @@ pub struct Options {
     pub backend: Option<String>,
     /// Particle pool; None: the adapter's tier.
     pub particles: Option<u32>,
+    /// Redraw every changed bank every frame, as on a GPU, instead of the software adapter's
+    /// per-frame budget.
+    pub unbudgeted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -28,6 +31,8 @@ pub struct Outcome {
     /// CPU time of `View::prepare` per frame.
     pub prepare_ms: Vec<f64>,
     pub banks: u32,
+    /// Most rows of banks left waiting for a later frame by the redraw budget (software adapters).
+    pub rows_waiting_max: u32,
     pub rgba: Vec<u8>,
     /// The last frame's layout and memory map (for pixel checks).
     pub layout: Option<crate::layout::Layout>,
@@ -95,13 +100,14 @@ pub fn render_with(
             .unwrap_or(crate::render::particles::pool_for(ctx.software)),
     );
     renderer.set_cached(ctx.software);
-    if ctx.software {
+    if ctx.software && !o.unbudgeted {
         renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
     }
     let target = Offscreen::new(&ctx.device, o.width, o.height);
     let mut view = View::new();
     let mut times = Vec::new();
     let mut prep = Vec::new();
+    let mut rows_waiting_max = 0;
     let frames = o.frames.max(1);
     let mut sim = start(settings, o.time);
     // Later frames keep playing (the end of the sweep holds, so a timed run still animates).
@@ -151,6 +157,7 @@ pub fn render_with(
             .map_err(|e| RenderError::Device(e.to_string()))?;
         renderer.text.trim();
         renderer.text_static.trim();
+        rows_waiting_max = rows_waiting_max.max(renderer.rows_waiting());
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     let rgba = offscreen::read_rgba(ctx, &target.texture, o.width, o.height)?;
@@ -162,6 +169,7 @@ pub fn render_with(
         frame_ms: times,
         prepare_ms: prep,
         banks: view.map.banks,
+        rows_waiting_max,
         rgba,
         layout: view.layout.clone(),
         map: view.map.clone(),

@@ -40,6 +40,8 @@ pub struct TextLayer {
     slots: HashMap<PanelKind, Slot>,
     /// Buffers shaped during the last prepare (0 when nothing changed).
     pub reshaped: usize,
+    /// Panels whose text was reshaped or dropped during the last prepare.
+    pub changed: Vec<PanelKind>,
 }
 
 fn hash_of(t: &PanelText, w: f32, scale: f32, ui: f32) -> u64 {
@@ -78,6 +80,7 @@ impl TextLayer {
             renderer,
             slots: HashMap::new(),
             reshaped: 0,
+            changed: Vec::new(),
         }
     }
 
@@ -92,6 +95,7 @@ impl TextLayer {
         texts: &[PanelText],
     ) {
         self.reshaped = 0;
+        self.changed.clear();
         let s = layout.scale;
         let ui = layout.ui;
         let pad = 12.0 * ui;
@@ -128,6 +132,7 @@ impl TextLayer {
             }
             slot.key = key;
             self.reshaped += 1;
+            self.changed.push(t.kind);
             let b = &mut slot.buffer;
             b.set_metrics(Metrics::new(body, line));
             b.set_wrap(Wrap::WordOrGlyph);
@@ -169,8 +174,14 @@ impl TextLayer {
             b.shape_until_scroll(fs, false);
         }
         // Drop panels that are gone.
-        self.slots
-            .retain(|k, _| texts.iter().any(|t| t.kind == *k) && layout.panel(*k).is_some());
+        let changed = &mut self.changed;
+        self.slots.retain(|k, _| {
+            let keep = texts.iter().any(|t| t.kind == *k) && layout.panel(*k).is_some();
+            if !keep {
+                changed.push(*k);
+            }
+            keep
+        });
         self.viewport.update(queue, Resolution { width, height });
         let areas: Vec<TextArea> = self
             .slots

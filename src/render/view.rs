@@ -286,10 +286,13 @@ impl View {
                 r.text
                     .prepare(device, queue, width, height, layout, &dynamic);
                 st.texts_reshaped += r.text.reshaped;
-                if r.text.reshaped > 0 {
-                    let rects: Vec<crate::layout::Rect> = dynamic
+                if r.text.reshaped > 0 || !r.text.changed.is_empty() {
+                    // Only the panels whose text changed are redrawn.
+                    let rects: Vec<crate::layout::Rect> = r
+                        .text
+                        .changed
                         .iter()
-                        .filter_map(|t| layout.panel(t.kind).map(|p| p.rect))
+                        .filter_map(|k| layout.panel(*k).map(|p| p.rect))
                         .collect();
                     r.queue_panels(&physical(layout, &rects));
                 }
