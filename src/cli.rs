@@ -484,6 +484,7 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
         backend: a.scene.backend.clone(),
         particles: None,
         unbudgeted: false,
+        gpu_path: false,
     };
     let r = crate::render::headless::run(&settings, &o)?;
     let mut out = String::new();

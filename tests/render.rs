@@ -53,6 +53,7 @@ fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option
         backend: None,
         particles: None,
         unbudgeted: false,
+        gpu_path: false,
     };
     let out = render_with(&c, s, &o).expect("renders");
     if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
@@ -410,6 +411,7 @@ fn incremental_frames_match_a_fresh_frame() {
         // particles move from frame to frame by design; this compares the memory picture
         particles: Some(0),
         unbudgeted: false,
+        gpu_path: false,
     };
     let grown = render_with(&c, &s, &o(20)).unwrap();
     // frame 19 of the first run is at 1 + 19/60 s of play
@@ -459,6 +461,7 @@ fn budgeted_redraws_at_ludicrous_speed_catch_up() {
         backend: None,
         particles: Some(0),
         unbudgeted,
+        gpu_path: false,
     };
     let budgeted = render_with(&c, &s, &o(false)).unwrap();
     let full = render_with(&c, &s, &o(true)).unwrap();
@@ -484,6 +487,63 @@ fn budgeted_redraws_at_ludicrous_speed_catch_up() {
     );
 }
 
+#[test]
+fn the_gpu_path_draws_what_the_static_layer_draws() {
+    // A GPU draws every layer every frame; a software adapter composes the frame from a static
+    // layer. Both must show the same picture: banks (one quad per grid), panels, text, waves.
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.pa = true;
+    let o = |gpu_path| Options {
+        width: 1280,
+        height: 720,
+        scale: 1.0,
+        time: Some(3.0),
+        frames: 1,
+        out: None,
+        backend: None,
+        particles: Some(0),
+        unbudgeted: false,
+        gpu_path,
+    };
+    let layered = render_with(&c, &s, &o(false)).unwrap();
+    let direct = render_with(&c, &s, &o(true)).unwrap();
+    let l = direct.layout.as_ref().unwrap();
+    let pos = banks::positions(l, direct.map.banks);
+    // Pixels inside banks: the same colour either way, and the banks' own colours.
+    let mut weights = 0;
+    for (i, p) in pos.iter().enumerate().step_by(97) {
+        let (x, y) = (
+            (p[0] + l.bank_size / 2.0) as usize,
+            (p[1] + l.bank_size / 2.0) as usize,
+        );
+        let at = |img: &[u8]| {
+            let k = (y * 1280 + x) * 4;
+            [img[k], img[k + 1], img[k + 2]]
+        };
+        assert_eq!(at(&direct.rgba), at(&layered.rgba), "bank {i} at {x},{y}");
+        if direct.map.states[i] == memory::WEIGHTS {
+            assert!(close(at(&direct.rgba), pal::WEIGHTS, 3));
+            weights += 1;
+        }
+    }
+    assert!(weights > 10, "{weights} weight banks sampled");
+    let differ = direct
+        .rgba
+        .chunks(4)
+        .zip(layered.rgba.chunks(4))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        differ < 1_000,
+        "{differ} pixels differ {} {}",
+        keep(&direct, 1280, 720, "gpu-path"),
+        keep(&layered, 1280, 720, "layered")
+    );
+}
+
 fn opts(frames: u64, time: f64, particles: Option<u32>) -> Options {
     Options {
         width: 960,
@@ -495,6 +555,7 @@ fn opts(frames: u64, time: f64, particles: Option<u32>) -> Options {
         backend: None,
         particles,
         unbudgeted: false,
+        gpu_path: false,
     }
 }
 

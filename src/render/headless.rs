@@ -22,6 +22,9 @@ pub struct Options {
     /// Redraw every changed bank every frame, as on a GPU, instead of the software adapter's
     /// per-frame budget.
     pub unbudgeted: bool,
+    /// Draw the way a GPU adapter does (every layer every frame, no static layer), whatever the
+    /// adapter: to check that both ways draw the same picture.
+    pub gpu_path: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -99,7 +102,7 @@ pub fn render_with(
         o.particles
             .unwrap_or(crate::render::particles::pool_for(ctx.software)),
     );
-    renderer.set_cached(ctx.software);
+    renderer.set_cached(ctx.software && !o.gpu_path);
     if ctx.software && !o.unbudgeted {
         renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
     }
