@@ -49,11 +49,18 @@ pub enum Drawn {
     Skipped,
 }
 
+/// The copy way's frame and two read-back buffers: while one frame is copied to the window, the
+/// next one renders into the other (so the window shows each frame one frame late, and the CPU's
+/// cores are not idle while the rasterizer waits on a single-threaded copy, or the other way round).
 struct CopyTarget {
     offscreen: Offscreen,
-    staging: wgpu::Buffer,
+    staging: [wgpu::Buffer; 2],
     /// Bytes per row in `staging` (a multiple of 256).
     padded: u32,
+    /// The buffer the next frame is read back into.
+    next: usize,
+    /// A frame read back (or being read back) and not yet shown: its buffer and submission.
+    pending: Option<(usize, wgpu::SubmissionIndex)>,
 }
 
 type SoftSurface = softbuffer::Surface<Arc<Window>, Arc<Window>>;
@@ -270,21 +277,27 @@ impl Presenter {
                     .is_none_or(|t| t.offscreen.width != w || t.offscreen.height != h)
                 {
                     let padded = (w * 4).div_ceil(256) * 256;
-                    *target = Some(CopyTarget {
-                        offscreen: Offscreen::with_format(&ctx.device, w, h, COPY_FORMAT),
-                        staging: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    let staging = || {
+                        ctx.device.create_buffer(&wgpu::BufferDescriptor {
                             label: Some("present staging"),
                             size: padded as u64 * h as u64,
                             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
                             mapped_at_creation: false,
-                        }),
+                        })
+                    };
+                    *target = Some(CopyTarget {
+                        offscreen: Offscreen::with_format(&ctx.device, w, h, COPY_FORMAT),
+                        staging: [staging(), staging()],
                         padded,
+                        next: 0,
+                        pending: None,
                     });
                 }
-                let Some(t) = target.as_ref() else {
+                let Some(t) = target.as_mut() else {
                     return Drawn::Skipped;
                 };
                 record(&mut enc, &t.offscreen.texture, &t.offscreen.view);
+                let cur = t.next;
                 enc.copy_texture_to_buffer(
                     wgpu::TexelCopyTextureInfo {
                         texture: &t.offscreen.texture,
@@ -293,7 +306,7 @@ impl Presenter {
                         aspect: wgpu::TextureAspect::All,
                     },
                     wgpu::TexelCopyBufferInfo {
-                        buffer: &t.staging,
+                        buffer: &t.staging[cur],
                         layout: wgpu::TexelCopyBufferLayout {
                             offset: 0,
                             bytes_per_row: Some(t.padded),
@@ -306,57 +319,78 @@ impl Presenter {
                         depth_or_array_layers: 1,
                     },
                 );
-                ctx.queue.submit(Some(enc.finish()));
-                let slice = t.staging.slice(..);
-                slice.map_async(wgpu::MapMode::Read, |_| {});
-                if let Err(e) = ctx.device.poll(wgpu::PollType::wait_indefinitely()) {
+                let index = ctx.queue.submit(Some(enc.finish()));
+                t.staging[cur]
+                    .slice(..)
+                    .map_async(wgpu::MapMode::Read, |_| {});
+                t.next = 1 - cur;
+                // Show the previous frame while this one renders (nothing yet at the first frame).
+                let Some((show, index)) = t.pending.replace((cur, index)) else {
+                    return Drawn::Skipped;
+                };
+                let wait = wgpu::PollType::Wait {
+                    submission_index: Some(index),
+                    timeout: None,
+                };
+                if let Err(e) = ctx.device.poll(wait) {
                     log::warn!("frame not finished: {e}");
+                    t.staging[show].unmap();
                     return Drawn::Skipped;
                 }
-                let shown = match slice.get_mapped_range() {
+                let buf = &t.staging[show];
+                let shown = match buf.slice(..).get_mapped_range() {
                     Ok(data) => {
                         let (Some(nw), Some(nh)) = (NonZeroU32::new(w), NonZeroU32::new(h)) else {
                             return Drawn::Skipped;
                         };
-                        if *soft_size != (w, h) {
-                            if let Err(e) = surface.resize(nw, nh) {
-                                log::warn!("cannot resize the window buffer: {e}");
-                                drop(data);
-                                t.staging.unmap();
-                                return Drawn::Skipped;
-                            }
-                            *soft_size = (w, h);
-                        }
-                        match surface.buffer_mut() {
-                            Ok(mut buf) => {
-                                copy_rows(
-                                    &data,
-                                    t.padded as usize,
-                                    w as usize,
-                                    h as usize,
-                                    &mut buf,
-                                );
-                                self.window.pre_present_notify();
-                                match buf.present() {
-                                    Ok(()) => Drawn::Presented,
-                                    Err(e) => {
-                                        log::warn!("cannot present: {e}");
-                                        Drawn::Skipped
-                                    }
+                        let resized = *soft_size == (w, h) || {
+                            match surface.resize(nw, nh) {
+                                Ok(()) => {
+                                    *soft_size = (w, h);
+                                    true
+                                }
+                                Err(e) => {
+                                    log::warn!("cannot resize the window buffer: {e}");
+                                    false
                                 }
                             }
-                            Err(e) => {
-                                log::warn!("cannot get the window buffer: {e}");
-                                Drawn::Skipped
+                        };
+                        let shown = if !resized {
+                            Drawn::Skipped
+                        } else {
+                            match surface.buffer_mut() {
+                                Ok(mut out) => {
+                                    copy_rows(
+                                        &data,
+                                        t.padded as usize,
+                                        w as usize,
+                                        h as usize,
+                                        &mut out,
+                                    );
+                                    self.window.pre_present_notify();
+                                    match out.present() {
+                                        Ok(()) => Drawn::Presented,
+                                        Err(e) => {
+                                            log::warn!("cannot present: {e}");
+                                            Drawn::Skipped
+                                        }
+                                    }
+                                }
+                                Err(e) => {
+                                    log::warn!("cannot get the window buffer: {e}");
+                                    Drawn::Skipped
+                                }
                             }
-                        }
+                        };
+                        drop(data);
+                        shown
                     }
                     Err(e) => {
                         log::warn!("cannot read the frame: {e}");
                         Drawn::Skipped
                     }
                 };
-                t.staging.unmap();
+                buf.unmap();
                 shown
             }
         }
