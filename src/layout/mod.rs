@@ -236,12 +236,13 @@ impl Layout {
                 rect: Rect::new(2.0 * m + half, wy, half, warn_h),
                 lines: warn_lines,
             });
-            let bottom_h = panel_h(14);
+            // Controls: a title, 12 keys, a blank line and the state line.
+            let bottom_h = panel_h(15);
             let by = h - m - bottom_h;
             panels.push(Panel {
                 kind: PanelKind::Controls,
                 rect: Rect::new(m, by, half, bottom_h),
-                lines: 14,
+                lines: 15,
             });
             let papers_h = panel_h(5);
             panels.push(Panel {
