@@ -459,10 +459,6 @@ impl Renderer {
         self.bank_px_budget = px;
     }
 
-    pub fn bank_budget(&self) -> Option<u64> {
-        self.bank_px_budget
-    }
-
     /// Rows of banks redrawn per frame at most; None: all.
     fn row_budget(&self) -> Option<u32> {
         self.bank_px_budget

@@ -286,7 +286,7 @@ impl View {
                 r.text
                     .prepare(device, queue, width, height, layout, &dynamic);
                 st.texts_reshaped += r.text.reshaped;
-                if r.text.reshaped > 0 || !r.text.changed.is_empty() {
+                if !r.text.changed.is_empty() {
                     // Only the panels whose text changed are redrawn.
                     let rects: Vec<crate::layout::Rect> = r
                         .text
