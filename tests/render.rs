@@ -454,14 +454,8 @@ fn budgeted_redraws_at_ludicrous_speed_catch_up() {
     let o = |unbudgeted| Options {
         width: 3840,
         height: 2160,
-        scale: 1.0,
-        time: Some(2.0),
-        frames: 8,
-        out: None,
-        backend: None,
-        particles: Some(0),
         unbudgeted,
-        gpu_path: false,
+        ..opts(8, 2.0, Some(0))
     };
     let budgeted = render_with(&c, &s, &o(false)).unwrap();
     let full = render_with(&c, &s, &o(true)).unwrap();
@@ -499,14 +493,8 @@ fn the_gpu_path_draws_what_the_static_layer_draws() {
     let o = |gpu_path| Options {
         width: 1280,
         height: 720,
-        scale: 1.0,
-        time: Some(3.0),
-        frames: 1,
-        out: None,
-        backend: None,
-        particles: Some(0),
-        unbudgeted: false,
         gpu_path,
+        ..opts(1, 3.0, Some(0))
     };
     let layered = render_with(&c, &s, &o(false)).unwrap();
     let direct = render_with(&c, &s, &o(true)).unwrap();
