@@ -483,8 +483,8 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
         out: a.out.clone(),
         backend: a.scene.backend.clone(),
         particles: None,
-        unbudgeted: false,
-        gpu_path: false,
+        layered: None,
+        budgeted: None,
     };
     let r = crate::render::headless::run(&settings, &o)?;
     let mut out = String::new();

@@ -3,7 +3,7 @@
 
 use kvscope::calc::report::kv_bytes;
 use kvscope::catalog::Catalog;
-use kvscope::layout::memory::{self, MemoryMap};
+use kvscope::layout::memory;
 use kvscope::layout::palette as pal;
 use kvscope::layout::{Layout, PanelKind};
 use kvscope::render::banks;
@@ -52,8 +52,8 @@ fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option
         out: None,
         backend: None,
         particles: None,
-        unbudgeted: false,
-        gpu_path: false,
+        layered: None,
+        budgeted: None,
     };
     let out = render_with(&c, s, &o).expect("renders");
     if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
@@ -93,7 +93,9 @@ fn keep(o: &Outcome, w: u32, h: u32, name: &str) -> String {
 
 #[test]
 fn purple_banks_match_weights_over_capacity() {
-    let s = settings("llama-3.1-8b", "h100");
+    let mut s = settings("llama-3.1-8b", "h100");
+    // Two 128K sequences (46.96 GiB in all) fit one H100's 72 GiB budget: the board is the GPU.
+    s.batch = 2;
     let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
         return;
     };
@@ -301,19 +303,17 @@ fn overflow_is_shown_not_clipped() {
     let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
         return;
     };
-    // 405B bf16 = 756 GiB of weights: 11 shards of the board, each 1/11 of the weights
-    assert!(o.map.overflow_bytes > 0);
-    assert_eq!(
-        o.map.shards,
-        MemoryMap::shards(&kvscope::sim::Scene::at_end(&s))
-    );
-    assert!(o.map.shards >= 10);
+    // 405B bf16: 405,853,388,800 params x 2 B = 811,706,777,600 B of weights, plus 131,072 tokens
+    // x 516,096 B (2 x 126 layers x 8 KV heads x 128 x 2 B) = 67,645,734,912 B of KV:
+    // 879,352,512,512 B over 77,309,411,328 B usable per H100 (80 GiB x 0.9) = 11.37 -> 12 GPUs,
+    // the number `kvscope calc` prints. The board is one of the 12.
+    assert_eq!(o.map.shards, 12);
     let colors = bank_colors(&o, 1920);
     let purple = colors
         .iter()
         .filter(|c| close(**c, pal::WEIGHTS, 3))
         .count() as f64;
-    let want = (405_853_388_800f64 * 2.0 / o.map.shards as f64) / o.map.bank_bytes as f64;
+    let want = (811_706_777_600f64 / 12.0) / o.map.bank_bytes as f64;
     assert!((purple - want).abs() <= 1.0, "{purple} vs {want}");
     // The warning panel is red-bordered: its edge pixel is the danger colour.
     let l = o.layout.as_ref().unwrap();
@@ -410,8 +410,9 @@ fn incremental_frames_match_a_fresh_frame() {
         backend: None,
         // particles move from frame to frame by design; this compares the memory picture
         particles: Some(0),
-        unbudgeted: false,
-        gpu_path: false,
+        // the static layer on any adapter: it is what redraws only the changed banks
+        layered: Some(true),
+        budgeted: None,
     };
     let grown = render_with(&c, &s, &o(20)).unwrap();
     // frame 19 of the first run is at 1 + 19/60 s of play
@@ -451,20 +452,20 @@ fn budgeted_redraws_at_ludicrous_speed_catch_up() {
     s.pa = true;
     s.fa = true;
     s.speed = 100.0;
-    let o = |unbudgeted| Options {
+    // Forced on any adapter: the static layer, with and without the budget.
+    let o = |budget| Options {
         width: 3840,
         height: 2160,
-        unbudgeted,
+        layered: Some(true),
+        budgeted: Some(budget),
         ..opts(8, 2.0, Some(0))
     };
-    let budgeted = render_with(&c, &s, &o(false)).unwrap();
-    let full = render_with(&c, &s, &o(true)).unwrap();
-    if c.software {
-        assert!(
-            budgeted.rows_waiting_max > 0,
-            "the budget never held rows back"
-        );
-    }
+    let budgeted = render_with(&c, &s, &o(true)).unwrap();
+    let full = render_with(&c, &s, &o(false)).unwrap();
+    assert!(
+        budgeted.rows_waiting_max > 0,
+        "the budget never held rows back"
+    );
     assert_eq!(full.rows_waiting_max, 0);
     assert!(budgeted.map.states == full.map.states, "the same moment");
     let differ = budgeted
@@ -490,14 +491,16 @@ fn the_gpu_path_draws_what_the_static_layer_draws() {
     let mut s = settings("llama-3.1-8b", "h100");
     s.cb = true;
     s.pa = true;
-    let o = |gpu_path| Options {
+    s.batch = 2;
+    // Both ways forced, whatever the adapter (a GPU would otherwise take the direct way twice).
+    let o = |layered| Options {
         width: 1280,
         height: 720,
-        gpu_path,
+        layered: Some(layered),
         ..opts(1, 3.0, Some(0))
     };
-    let layered = render_with(&c, &s, &o(false)).unwrap();
-    let direct = render_with(&c, &s, &o(true)).unwrap();
+    let layered = render_with(&c, &s, &o(true)).unwrap();
+    let direct = render_with(&c, &s, &o(false)).unwrap();
     let l = direct.layout.as_ref().unwrap();
     let pos = banks::positions(l, direct.map.banks);
     // Pixels inside banks: the same colour either way, and the banks' own colours.
@@ -542,8 +545,8 @@ fn opts(frames: u64, time: f64, particles: Option<u32>) -> Options {
         out: None,
         backend: None,
         particles,
-        unbudgeted: false,
-        gpu_path: false,
+        layered: None,
+        budgeted: None,
     }
 }
 

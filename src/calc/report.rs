@@ -19,7 +19,7 @@ pub enum Policy {
     Static,
     /// Continuous batching: each sequence holds exactly what it has.
     Continuous,
-    /// Paged attention: each sequence holds whole 16-token pages.
+    /// Paged attention: each sequence holds whole pages (`Workload::block_tokens` tokens each).
     Paged,
 }
 
@@ -65,7 +65,11 @@ pub struct Workload {
     pub policy: Policy,
     /// Fraction of GPU memory the engine may use (vLLM `--gpu-memory-utilization`).
     pub gpu_util: f64,
+    /// Tokens per KV page (vLLM's `--block-size`).
     pub block_tokens: u64,
+    /// GPUs the state is split over (tensor parallel, 1/N of the weights, KV and heads on each);
+    /// None: `gpus_needed`, the fewest that hold it.
+    pub gpus: Option<u64>,
 }
 
 impl Workload {
@@ -80,6 +84,7 @@ impl Workload {
             policy: Policy::Paged,
             gpu_util: DEFAULT_GPU_UTIL,
             block_tokens: BLOCK_TOKENS,
+            gpus: None,
         }
     }
 
@@ -113,6 +118,8 @@ pub struct Scores {
     pub without_flash: u128,
     /// Flash attention keeps only the softmax statistics in memory: batch x heads x n fp32 values.
     pub with_flash: u128,
+    /// `without_flash - with_flash`: what flash attention avoids.
+    pub saved_by_flash: u128,
 }
 
 /// vLLM's own capacity terms, for one GPU.
@@ -120,13 +127,41 @@ pub struct Scores {
 pub struct Capacity {
     /// GPU memory x utilization - weights (0 when the weights do not fit).
     pub usable_bytes: u128,
-    /// Bytes of one 16-token page across all layers.
+    /// Tokens per page (vLLM's block size).
+    pub block_tokens: u64,
+    /// Bytes of one page across all layers.
     pub block_bytes: u128,
     pub gpu_blocks: u128,
     /// Token slots in those pages.
     pub kv_tokens: u128,
     /// How many sequences of `context` tokens fit at once.
     pub max_concurrency: u128,
+    /// `usable_bytes` minus the KV allocated under the policy and the fixed state (0 when over).
+    pub free_bytes: u128,
+    /// Token slots in the whole pages `free_bytes` holds.
+    pub free_tokens: u128,
+}
+
+/// One GPU's share when the state is split over `gpus` GPUs (tensor parallel: 1/N of the weights,
+/// of every sequence's KV and of the attention heads on each, rounded up to whole bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct PerGpu {
+    /// GPUs the state is split over: the workload's, else `gpus_needed`.
+    pub gpus: u64,
+    pub weights_bytes: u128,
+    /// KV allocated under the policy.
+    pub kv_bytes: u128,
+    pub fixed_state_bytes: u128,
+    /// weights + KV + fixed state on one GPU.
+    pub total_bytes: u128,
+    /// One page's share.
+    pub block_bytes: u128,
+    /// One GPU's memory minus its weights and fixed state: where its KV pages can go.
+    pub kv_room_bytes: u128,
+    /// One GPU's memory minus `total_bytes` (0 when over).
+    pub free_bytes: u128,
+    /// One GPU's share of the score matrix without flash attention.
+    pub scores_bytes: u128,
 }
 
 /// A memory-bandwidth roofline for decoding: every step reads the weights it needs and the whole cache.
@@ -134,8 +169,10 @@ pub struct Capacity {
 pub struct Decode {
     /// Bytes read per decode step (one new token for every sequence).
     pub bytes_per_step: u128,
-    /// GPUs whose bandwidth adds up (tensor parallel over `gpus_needed`).
+    /// GPUs whose bandwidth adds up (tensor parallel: `per_gpu.gpus`).
     pub gpus: u64,
+    /// What one of them reads per step.
+    pub bytes_per_step_per_gpu: u128,
     pub step_seconds: f64,
     /// Tokens per second for the whole batch.
     pub tokens_per_second: f64,
@@ -167,12 +204,21 @@ pub struct Report {
     /// weights + KV allocated under the chosen policy + fixed state.
     pub total_bytes: u128,
     pub gpu_memory_bytes: u64,
+    /// One GPU's memory x utilization: what the engine may use.
+    pub usable_bytes_per_gpu: u128,
+    /// `total_bytes` / one GPU's memory.
+    pub memory_fraction: f64,
+    /// What of `total_bytes` does not fit in one GPU's memory (0 when it does).
+    pub beyond_one_gpu_bytes: u128,
     /// GPUs whose usable memory (memory x utilization) holds `total_bytes`.
     pub gpus_needed: u64,
+    /// GPUs whose usable memory holds the score matrix without flash attention.
+    pub scores_gpus_needed: u64,
     /// KV used / KV allocated under the chosen policy.
     pub efficiency: f64,
     pub attention_scores_bytes: Scores,
     pub capacity: Capacity,
+    pub per_gpu: PerGpu,
     pub decode: Decode,
     /// The KV formula with this state's numbers, ending in the result.
     pub formula: String,
@@ -196,6 +242,27 @@ fn sequence_bytes(groups: &[LayerGroup], kv: Dtype, n: u64, block: u64) -> (u128
 /// KV bytes one sequence of `n` tokens holds under the model's windows (no paging).
 pub fn kv_bytes(model: &Model, kv: Dtype, n: u64) -> u128 {
     sequence_bytes(&model.layer_groups(), kv, n, BLOCK_TOKENS).0
+}
+
+/// KV bytes a sequence of `n` tokens holds, windows applied, without and with paging into
+/// `block`-token pages, for precomputed layer groups (the simulation calls this every step).
+pub fn sequence_kv_bytes(groups: &[LayerGroup], kv: Dtype, n: u64, block: u64) -> (u128, u128) {
+    let (used, paged, _) = sequence_bytes(groups, kv, n, block.max(1));
+    (used, paged)
+}
+
+/// One GPU's share of `bytes` split over `gpus` (rounded up to a whole byte).
+pub fn share(bytes: u128, gpus: u64) -> u128 {
+    bytes.div_ceil(gpus.max(1) as u128)
+}
+
+/// GPUs of `usable` bytes each that hold `bytes`.
+fn gpus_for(bytes: u128, usable: u128) -> u64 {
+    if usable == 0 {
+        u64::MAX
+    } else {
+        bytes.div_ceil(usable).max(1).min(u64::MAX as u128) as u64
+    }
 }
 
 /// KV bytes for one token across all layers, ignoring windows.
@@ -244,11 +311,8 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
     let kv_alloc = allocated.get(w.policy);
     let total = weights + kv_alloc + fixed;
     let usable_per_gpu = (device.memory_bytes as f64 * w.gpu_util).floor() as u128;
-    let gpus_needed = if usable_per_gpu == 0 {
-        u64::MAX
-    } else {
-        total.div_ceil(usable_per_gpu).max(1).min(u64::MAX as u128) as u64
-    };
+    let gpus_needed = gpus_for(total, usable_per_gpu);
+    let mem = device.memory_bytes as u128;
     let efficiency = if kv_alloc == 0 {
         1.0
     } else {
@@ -257,9 +321,12 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
 
     let heads = model.max_q_heads() as u128;
     let compute = w.weights.compute_dtype();
+    let without_flash = compute.bytes(heads * sum_sq);
+    let with_flash = Dtype::Fp32.bytes(heads * sum_n);
     let scores = Scores {
-        without_flash: compute.bytes(heads * sum_sq),
-        with_flash: Dtype::Fp32.bytes(heads * sum_n),
+        without_flash,
+        with_flash,
+        saved_by_flash: without_flash.saturating_sub(with_flash),
     };
 
     let per_token = kv_bytes_per_token(model, w.kv_dtype);
@@ -267,15 +334,34 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
     let usable = usable_per_gpu.saturating_sub(weights);
     let gpu_blocks = usable.checked_div(block_bytes).unwrap_or(0);
     let (_, seq_paged, seq_fixed) = sequence_bytes(&groups, w.kv_dtype, w.context, block);
+    let free = usable.saturating_sub(kv_alloc + fixed);
     let capacity = Capacity {
         usable_bytes: usable,
+        block_tokens: block,
         block_bytes,
         gpu_blocks,
         kv_tokens: gpu_blocks * block as u128,
         max_concurrency: usable.checked_div(seq_paged + seq_fixed).unwrap_or(0),
+        free_bytes: free,
+        free_tokens: free.checked_div(block_bytes).unwrap_or(0) * block as u128,
     };
 
-    let decode = decode_roofline(model, device, w, used + fixed, gpus_needed);
+    let gpus = w.gpus.unwrap_or(gpus_needed).max(1);
+    let on_one = |b: u128| share(b, gpus);
+    let per_total = on_one(weights) + on_one(kv_alloc) + on_one(fixed);
+    let per_gpu = PerGpu {
+        gpus,
+        weights_bytes: on_one(weights),
+        kv_bytes: on_one(kv_alloc),
+        fixed_state_bytes: on_one(fixed),
+        total_bytes: per_total,
+        block_bytes: on_one(block_bytes),
+        kv_room_bytes: mem.saturating_sub(on_one(weights) + on_one(fixed)),
+        free_bytes: mem.saturating_sub(per_total),
+        scores_bytes: on_one(without_flash),
+    };
+
+    let decode = decode_roofline(model, device, w, used + fixed, gpus);
 
     Report {
         model: model.id.clone(),
@@ -294,10 +380,15 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
         allocated_bytes: allocated,
         total_bytes: total,
         gpu_memory_bytes: device.memory_bytes,
+        usable_bytes_per_gpu: usable_per_gpu,
+        memory_fraction: total as f64 / device.memory_bytes.max(1) as f64,
+        beyond_one_gpu_bytes: total.saturating_sub(mem),
         gpus_needed,
+        scores_gpus_needed: gpus_for(without_flash, usable_per_gpu),
         efficiency,
         attention_scores_bytes: scores,
         capacity,
+        per_gpu,
         decode,
         formula: kv_formula(model, w.kv_dtype, &w.lengths, used),
     }
@@ -318,7 +409,7 @@ fn decode_roofline(
     device: &Device,
     w: &Workload,
     cache_bytes: u128,
-    gpus_needed: u64,
+    gpus: u64,
 ) -> Decode {
     let p = &model.params;
     let weights_read = if w.skip_weights {
@@ -334,7 +425,7 @@ fn decode_roofline(
         )
     };
     let bytes = weights_read + cache_bytes;
-    let gpus = gpus_needed.clamp(1, 1 << 20);
+    let gpus = gpus.max(1);
     let bw = device.bandwidth * gpus as f64;
     let step = if bw > 0.0 {
         bytes as f64 / bw
@@ -349,6 +440,7 @@ fn decode_roofline(
     Decode {
         bytes_per_step: bytes,
         gpus,
+        bytes_per_step_per_gpu: share(bytes, gpus),
         step_seconds: step,
         tokens_per_second: tps,
         tokens_per_second_per_sequence: per_seq,

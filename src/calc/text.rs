@@ -166,7 +166,6 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             }
         ),
     );
-    let usable = (r.gpu_memory_bytes as f64 * r.gpu_util).floor() as u128;
     row(
         "GPUs needed",
         format!(
@@ -174,7 +173,7 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             r.gpus_needed,
             bytes(r.gpu_memory_bytes as u128),
             r.gpu_util,
-            bytes(usable)
+            bytes(r.usable_bytes_per_gpu)
         ),
     );
     let c = &r.capacity;
@@ -187,9 +186,10 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
         row(
             "capacity",
             format!(
-                "{} free for KV on one GPU = {} blocks of 16 tokens ({} each) = {} tokens; {} sequences of {} tokens at once",
+                "{} free for KV on one GPU = {} blocks of {} tokens ({} each) = {} tokens; {} sequences of {} tokens at once",
                 bytes(c.usable_bytes),
                 count(c.gpu_blocks),
+                c.block_tokens,
                 bytes(c.block_bytes),
                 count(c.kv_tokens),
                 count(c.max_concurrency),

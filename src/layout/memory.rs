@@ -1,8 +1,10 @@
-//! Which bank shows what: the GPU's memory cut into equal banks (each a whole number of 16-token
-//! pages where the model has a KV cache), filled from a `Scene` in memory order: weights, then each
-//! sequence's KV, then attention scores (or their ghosts when flash attention avoids them).
+//! Which bank shows what: the GPU's memory cut into equal banks (each a whole number or a simple
+//! fraction of KV pages where the model has a KV cache), filled from a `Scene` in memory order:
+//! weights, then each sequence's KV, then attention scores (or their ghosts when flash attention
+//! avoids them). Every byte count comes from the calculator's report (one GPU's share of it when
+//! the board is one of several); this module only cuts them into banks.
 
-use crate::calc::report::{kv_bytes_per_token, BLOCK_TOKENS};
+use crate::calc::report::{kv_bytes, share};
 use crate::calc::Policy;
 use crate::sim::Scene;
 
@@ -32,7 +34,7 @@ pub fn seq_of(s: u32) -> u32 {
 pub struct MemoryMap {
     /// Bytes one bank stands for.
     pub bank_bytes: u128,
-    /// A bank is `pages_per_bank / banks_per_page` 16-token pages (0 / 1 when the model has no
+    /// A bank is `pages_per_bank / banks_per_page` KV pages (0 / 1 when the model has no
     /// per-token cache), a fraction in lowest terms with a denominator of at most 16.
     pub pages_per_bank: u128,
     pub banks_per_page: u128,
@@ -48,13 +50,10 @@ pub struct MemoryMap {
     pub ghost_banks: u32,
     /// First bank past the engine's utilization limit.
     pub headroom_from: u32,
-    /// Bytes of weights and KV that do not fit on this GPU.
-    pub overflow_bytes: u128,
-    /// GPUs the weights and KV are split over (tensor parallel) so that they fit; the board shows
-    /// one of them. 1 when everything fits on one GPU.
+    /// GPUs the weights and KV are split over (tensor parallel); the board shows one of them.
     pub shards: u64,
-    /// Attention-score bytes beyond the free memory (what the red banks or ghosts cannot show).
-    pub ghost_overflow_bytes: u128,
+    /// Score (or ghost) banks that did not find free memory on the board.
+    pub scores_unshown_banks: u128,
 }
 
 impl MemoryMap {
@@ -76,9 +75,7 @@ impl MemoryMap {
         let s = &scene.settings;
         let mem = s.gpu.memory_bytes as u128;
         let cap = capacity.max(1) as u128;
-        let shards = MemoryMap::shards(scene) as u128;
-        let page = (kv_bytes_per_token(&s.model, s.kv()) * BLOCK_TOKENS as u128).div_ceil(shards);
-        debug_assert!(scene.page_bytes == 0 || scene.page_bytes == page);
+        let page = scene.report.per_gpu.block_bytes;
         if page == 0 {
             return (mem.div_ceil(cap), 0, 1, 0);
         }
@@ -104,10 +101,9 @@ impl MemoryMap {
         let r = &scene.report;
         let (bank, k, j, page) = MemoryMap::bank_size(scene, capacity);
         self.banks_per_page = j;
-        let shards = MemoryMap::shards(scene) as u128;
-        self.shards = shards as u64;
-        // One shard's share of a byte count.
-        let share = |b: u128| b.div_ceil(shards);
+        let pg = &r.per_gpu;
+        let shards = pg.gpus;
+        self.shards = shards;
         self.bank_bytes = bank;
         self.pages_per_bank = k;
         self.page_bytes = page;
@@ -119,18 +115,15 @@ impl MemoryMap {
         let banks_of = |bytes: u128| bytes.div_ceil(bank);
 
         // Weights first.
-        let w = banks_of(share(r.weights_bytes));
+        let w = banks_of(pg.weights_bytes);
         let mut cursor: u128 = 0;
-        let mut needed: u128 = 0;
         fill(&mut self.states, &mut cursor, w, WEIGHTS);
         self.weights_banks = w.min(n as u128) as u32;
-        needed += share(r.weights_bytes);
 
-        // Each sequence's KV (with its fixed linear-attention state).
+        // Each sequence's KV (with its fixed linear-attention state), one GPU's share of it.
         let model = &s.model;
-        let groups = model.layer_groups();
         let per_seq_fixed = if s.batch > 0 {
-            share(r.fixed_state_bytes / s.batch as u128)
+            share(r.fixed_state_bytes / s.batch as u128, shards)
         } else {
             0
         };
@@ -138,27 +131,15 @@ impl MemoryMap {
         let seq_used: Vec<u128> = scene
             .lengths
             .iter()
-            .map(|&n| {
-                groups
-                    .iter()
-                    .map(|g| {
-                        g.count as u128
-                            * kv.bytes(
-                                g.attention.elements_per_token() as u128
-                                    * g.attention.stored_tokens(n) as u128,
-                            )
-                    })
-                    .sum::<u128>()
-                    .div_ceil(shards)
-                    + if n > 0 { per_seq_fixed } else { 0 }
-            })
+            .map(|&n| share(kv_bytes(model, kv, n), shards) + if n > 0 { per_seq_fixed } else { 0 })
             .collect();
         self.seq_banks.clear();
         self.reserved_banks = 0;
         match s.policy() {
             Policy::Static | Policy::Continuous => {
                 let reserve = if s.policy() == Policy::Static {
-                    share(r.allocated_bytes.static_ / s.batch.max(1) as u128) + per_seq_fixed
+                    share(r.allocated_bytes.static_ / s.batch.max(1) as u128, shards)
+                        + per_seq_fixed
                 } else {
                     0
                 };
@@ -179,13 +160,12 @@ impl MemoryMap {
                     let rb = banks_of(reserve).saturating_sub(ub);
                     fill(&mut self.states, &mut cursor, rb, state(RESERVED, id));
                     self.reserved_banks += rb.min(u32::MAX as u128) as u32;
-                    needed += used.max(reserve);
                 }
             }
             Policy::Paged => {
                 // The allocator's pool sits after the weights and the fixed state: block q is
                 // page q of the pool, a bank covers k/j pages.
-                let fixed_banks = banks_of(share(r.fixed_state_bytes));
+                let fixed_banks = banks_of(pg.fixed_state_bytes);
                 fill(&mut self.states, &mut cursor, fixed_banks, state(KV, 0));
                 self.seq_banks = vec![0; scene.lengths.len()];
                 let kv_start = cursor.min(n as u128) as usize;
@@ -238,22 +218,17 @@ impl MemoryMap {
                             }
                         }
                     }
-                    let held = blocks
-                        .iter()
-                        .filter(|o| **o != crate::sim::allocator::FREE)
-                        .count() as u128;
-                    needed += held * page * scene.block_pages.max(1);
                 }
                 cursor = kv_start as u128;
             }
         }
 
         // Attention scores: real without flash attention, ghosts with it (one shard's heads).
-        let scores = share(r.attention_scores_bytes.without_flash);
+        let scores = pg.scores_bytes;
         let sb = banks_of(scores);
         self.score_banks = 0;
         self.ghost_banks = 0;
-        self.ghost_overflow_bytes = 0;
+        self.scores_unshown_banks = 0;
         if scores > 0 {
             // Real (materialised at prefill) without flash attention, ghosts with it: either way
             // in the free memory they would take. What does not fit is reported with the scores,
@@ -262,14 +237,13 @@ impl MemoryMap {
             let kind = if s.fa { GHOST } else { SCORES };
             let from = cursor.min(n as u128) as usize;
             let mut placed = 0u128;
-            let mut free = 0u128;
             for st in self.states.iter_mut().skip(from).rev() {
+                if placed >= sb {
+                    break;
+                }
                 if *st == FREE {
-                    free += 1;
-                    if placed < sb {
-                        *st = kind;
-                        placed += 1;
-                    }
+                    *st = kind;
+                    placed += 1;
                 }
             }
             if s.fa {
@@ -277,7 +251,7 @@ impl MemoryMap {
             } else {
                 self.score_banks = placed as u32;
             }
-            self.ghost_overflow_bytes = scores.saturating_sub(free * bank);
+            self.scores_unshown_banks = sb - placed;
         }
 
         // Free memory past the engine's utilization limit.
@@ -287,9 +261,6 @@ impl MemoryMap {
                 *st = HEADROOM;
             }
         }
-        let _ = needed;
-        // What one GPU cannot hold, in the calculator's terms (weights + KV + fixed state).
-        self.overflow_bytes = r.total_bytes.saturating_sub(mem);
     }
 
     /// Banks whose kind is `kind`.

@@ -88,16 +88,41 @@ pub fn apocalypse(scene: &Scene) -> bool {
 
 /// The texts of every panel the layout has.
 pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> {
+    let kinds: Vec<PanelKind> = layout.panels.iter().map(|p| p.kind).collect();
+    texts_for(scene, map, &kinds, layout.wafer)
+}
+
+/// Above this share of one GPU's memory the total turns orange (the seeds' "approaching limits").
+pub const WARN_FRACTION: f64 = 0.8;
+
+fn count(n: u64) -> String {
+    units::count(n as u128)
+}
+
+/// The texts of the panels `kinds`, a pure function of the scene (the calculator's report, the
+/// simulation's state and the settings) and of the memory map's bank size (for the legend).
+/// `wafer`: the board is drawn as a wafer.
+pub fn texts_for(
+    scene: &Scene,
+    map: &MemoryMap,
+    kinds: &[PanelKind],
+    wafer: bool,
+) -> Vec<PanelText> {
     let s = &scene.settings;
     let r = &scene.report;
     let m = &s.model;
     let g = &s.gpu;
+    let gpu = g.id.to_uppercase();
+    // One convention for every GPU count on screen: the GPUs the sweep's fullest state needs at
+    // the utilization (what `kvscope calc` prints for the same flags); the board is one of them.
+    let gpus = r.per_gpu.gpus;
+    let block = r.capacity.block_tokens;
     let mut out = Vec::new();
     let policy = s.policy();
-    for p in &layout.panels {
+    for &kind in kinds {
         let mut spans = Vec::new();
         let mut centered = false;
-        match p.kind {
+        match kind {
             PanelKind::Info => {
                 spans.push(
                     Span::new(format!("{}\n", m.name), pal::TEXT)
@@ -130,15 +155,16 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                 let unit = match policy {
                     Policy::Static => "full context reserved per sequence".to_string(),
                     Policy::Continuous => "exactly what each sequence holds".to_string(),
-                    Policy::Paged => {
-                        format!("16-token pages of {}", units::bytes(r.capacity.block_bytes))
-                    }
+                    Policy::Paged => format!(
+                        "{}-token pages of {}",
+                        r.capacity.block_tokens,
+                        units::bytes(r.capacity.block_bytes)
+                    ),
                 };
                 row(&mut spans, "Allocation", unit, pal::TEXT);
-                let frac = r.total_bytes as f64 / g.memory_bytes.max(1) as f64 * 100.0;
-                let total_color = if r.total_bytes > g.memory_bytes as u128 {
+                let total_color = if r.beyond_one_gpu_bytes > 0 {
                     pal::DANGER
-                } else if frac > 80.0 {
+                } else if r.memory_fraction > WARN_FRACTION {
                     pal::WARN
                 } else {
                     pal::TEXT
@@ -147,9 +173,10 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     &mut spans,
                     "Total",
                     format!(
-                        "{} of {} ({frac:.1}%)",
+                        "{} of {} ({:.1}%)",
                         units::bytes(r.total_bytes),
-                        units::bytes(g.memory_bytes as u128)
+                        units::bytes(g.memory_bytes as u128),
+                        r.memory_fraction * 100.0
                     ),
                     total_color,
                 );
@@ -168,31 +195,27 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     },
                     pal::WEIGHTS,
                 );
+                let fixed = if r.fixed_state_bytes > 0 {
+                    format!(" + {} state", units::bytes(r.fixed_state_bytes))
+                } else {
+                    String::new()
+                };
                 row(
                     &mut spans,
                     "KV cache",
                     format!(
-                        "{} · {}/token · {}",
-                        units::bytes(r.kv_cache_bytes + r.fixed_state_bytes),
+                        "{}{fixed} · {}/token · {}",
+                        units::bytes(r.kv_cache_bytes),
                         units::bytes(r.kv_bytes_per_token),
                         r.kv_dtype
                     ),
                     pal::sequence(0),
                 );
-                let gpus_color = if r.gpus_needed > 1 {
-                    pal::DANGER
-                } else {
-                    pal::OK
-                };
+                let gpus_color = if gpus > 1 { pal::DANGER } else { pal::OK };
                 row(
                     &mut spans,
                     "GPUs",
-                    format!(
-                        "{} × {} at {} utilization",
-                        r.gpus_needed,
-                        g.id.to_uppercase(),
-                        s.gpu_util
-                    ),
+                    format!("{} × {gpu} at {} utilization", count(gpus), s.gpu_util),
                     gpus_color,
                 );
                 row(
@@ -218,7 +241,8 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                         units::bytes(r.allocated_bytes.continuous)
                     ),
                     Policy::Paged => format!(
-                        "paged: Σ ⌈tokens ÷ 16⌉ × {} = {}",
+                        "paged: Σ ⌈tokens ÷ {}⌉ × {} = {}",
+                        r.capacity.block_tokens,
                         units::bytes(r.capacity.block_bytes),
                         units::bytes(r.allocated_bytes.paged)
                     ),
@@ -250,7 +274,7 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                         "{} keeps all {} on-chip as SRAM, no HBM at all: weights and KV must fit on the {} itself. One token of {} costs {} of it.",
                         g.name,
                         units::bytes(g.memory_bytes as u128),
-                        if layout.wafer { "wafer" } else { "chip" },
+                        if wafer { "wafer" } else { "chip" },
                         m.name,
                         units::bytes(r.kv_bytes_per_token)
                     ),
@@ -258,31 +282,33 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                 ));
             }
             PanelKind::Factoids => {
-                let secs = r.decode.tokens_per_second_per_sequence;
                 spans.push(Span::new("Did you know\n", pal::TEXT_DIM));
-                spans.push(Span::new(
-                    format!(
-                        "One token of {} costs {} of KV cache. Each decode step reads the weights and the whole cache: ≤ {:.0} tokens/s per sequence on {} × {}.",
-                        m.name,
-                        units::bytes(r.kv_bytes_per_token),
-                        secs,
-                        r.decode.gpus,
-                        g.id.to_uppercase()
-                    ),
-                    pal::TEXT,
-                ));
+                let mut text = format!(
+                    "One token of {} costs {} of KV cache.",
+                    m.name,
+                    units::bytes(r.kv_bytes_per_token)
+                );
+                let d = &r.decode;
+                // As in `kvscope calc`: no rate where the device has no bandwidth figure.
+                if d.tokens_per_second > 0.0 {
+                    text.push_str(&format!(
+                        " Each decode step reads the weights and the whole cache: ≤ {:.0} tokens/s per sequence on {} × {gpu}.",
+                        d.tokens_per_second_per_sequence,
+                        count(d.gpus)
+                    ));
+                }
+                spans.push(Span::new(text, pal::TEXT));
             }
             PanelKind::Warning => {
-                if map.overflow_bytes > 0 {
+                if r.beyond_one_gpu_bytes > 0 {
                     spans.push(Span::new("DOES NOT FIT\n", pal::DANGER).bold().size(1.15));
                     spans.push(Span::new(
                         format!(
-                            "{} beyond one {} → {} GPUs at {} utilization. Board: 1 of the {} the full sweep needs (tensor parallel).\n",
-                            units::bytes(map.overflow_bytes),
-                            g.id.to_uppercase(),
-                            units::count(r.gpus_needed as u128),
+                            "{} beyond one {gpu} → {} GPUs at {} utilization. Board: 1 of the {} (tensor parallel).\n",
+                            units::bytes(r.beyond_one_gpu_bytes),
+                            count(gpus),
                             s.gpu_util,
-                            units::count(map.shards as u128)
+                            count(gpus)
                         ),
                         pal::TEXT,
                     ));
@@ -290,10 +316,10 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     spans.push(Span::new("OVER BUDGET\n", pal::WARN).bold().size(1.15));
                     spans.push(Span::new(
                         format!(
-                            "Fits the {} of memory, but not vLLM's {} budget: {} GPUs.\n",
+                            "Fits the {} of one {gpu}, but not vLLM's {} budget: {} GPUs.\n",
                             units::bytes(g.memory_bytes as u128),
                             s.gpu_util,
-                            r.gpus_needed
+                            count(gpus)
                         ),
                         pal::TEXT,
                     ));
@@ -302,27 +328,20 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                     spans.push(Span::new(
                         format!(
                             "{} left for KV: {} more tokens.\n",
-                            units::bytes(r.capacity.usable_bytes.saturating_sub(
-                                r.allocated_bytes.get(policy) + r.fixed_state_bytes
-                            )),
-                            units::count(
-                                r.capacity.usable_bytes.saturating_sub(
-                                    r.allocated_bytes.get(policy) + r.fixed_state_bytes
-                                ) / r.kv_bytes_per_token.max(1)
-                            )
+                            units::bytes(r.capacity.free_bytes),
+                            units::count(r.capacity.free_tokens)
                         ),
                         pal::TEXT,
                     ));
-                }
-                if map.overflow_bytes == 0 && map.shards > 1 {
-                    spans.push(Span::new(
-                        format!(
-                            "The full sweep needs {} × {}: the board shows one of them (tensor parallel).\n",
-                            map.shards,
-                            g.id.to_uppercase()
-                        ),
-                        pal::TEXT_DIM,
-                    ));
+                    if gpus > 1 {
+                        spans.push(Span::new(
+                            format!(
+                                "The full sweep needs {} × {gpu}: the board shows one of them (tensor parallel).\n",
+                                count(gpus)
+                            ),
+                            pal::TEXT_DIM,
+                        ));
+                    }
                 }
                 if s.speed >= 100.0 {
                     spans.push(Span::new(
@@ -330,22 +349,17 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                         pal::GOLD,
                     ));
                 }
-                if map.ghost_overflow_bytes > 0 {
-                    let gpus = r
-                        .attention_scores_bytes
-                        .without_flash
-                        .div_ceil(g.memory_bytes.max(1) as u128);
+                if r.per_gpu.scores_bytes > r.per_gpu.free_bytes {
                     spans.push(Span::new(
                         format!(
-                            "{}: prefill scores need {} ({} × {}).",
+                            "{}: prefill scores need {} ({} × {gpu}).",
                             if s.fa {
                                 "Without flash"
                             } else {
                                 "No flash attention"
                             },
                             units::bytes(r.attention_scores_bytes.without_flash),
-                            units::count(gpus),
-                            g.id.to_uppercase()
+                            count(r.scores_gpus_needed)
                         ),
                         pal::GHOST,
                     ));
@@ -416,23 +430,23 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                         " = {} of {}",
                         if map.banks_per_page > 1 && map.pages_per_bank < map.banks_per_page {
                             format!(
-                                "{}/{} of a 16-token page",
+                                "{}/{} of a {block}-token page",
                                 map.pages_per_bank, map.banks_per_page
                             )
                         } else if map.banks_per_page > 1 {
                             let p = map.pages_per_bank as f64 / map.banks_per_page as f64;
                             if p >= 10.0 {
-                                format!("≈ {} 16-token pages", units::count(p.round() as u128))
+                                format!("≈ {} {block}-token pages", units::count(p.round() as u128))
                             } else {
-                                format!("{p:.2} 16-token pages")
+                                format!("{p:.2} {block}-token pages")
                             }
                         } else if map.pages_per_bank == 1 {
-                            "one 16-token page".to_string()
+                            format!("one {block}-token page")
                         } else {
-                            format!("{} 16-token pages", map.pages_per_bank)
+                            format!("{} {block}-token pages", map.pages_per_bank)
                         },
                         m.name
-                    ) + if map.shards > 1 { " per GPU" } else { "" }
+                    ) + if gpus > 1 { " per GPU" } else { "" }
                 } else {
                     String::new()
                 };
@@ -449,14 +463,13 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
             PanelKind::Banner => {
                 centered = true;
                 if apocalypse(scene) {
-                    let gpus = r.gpus_needed as u128;
                     spans.push(
                         Span::new(
                             format!(
                                 "MEMORY APOCALYPSE: {} of KV. Build a datacenter: {} × {}",
                                 units::bytes(r.allocated_bytes.get(policy)),
-                                units::count(gpus),
-                                g.id.to_uppercase()
+                                count(gpus),
+                                gpu
                             ),
                             pal::DANGER,
                         )
@@ -464,13 +477,12 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
                         .size(1.2),
                     );
                 } else if s.fa {
-                    let saved = r
-                        .attention_scores_bytes
-                        .without_flash
-                        .saturating_sub(r.attention_scores_bytes.with_flash);
                     spans.push(
                         Span::new(
-                            format!("{} MEMORY SAVED BY FLASH ATTENTION", units::bytes(saved)),
+                            format!(
+                                "{} MEMORY SAVED BY FLASH ATTENTION",
+                                units::bytes(r.attention_scores_bytes.saved_by_flash)
+                            ),
                             pal::DANGER,
                         )
                         .bold()
@@ -486,7 +498,7 @@ pub fn texts(scene: &Scene, map: &MemoryMap, layout: &Layout) -> Vec<PanelText> 
             }
         }
         out.push(PanelText {
-            kind: p.kind,
+            kind,
             spans,
             centered,
         });

@@ -19,12 +19,31 @@ pub struct Options {
     pub backend: Option<String>,
     /// Particle pool; None: the adapter's tier.
     pub particles: Option<u32>,
-    /// Redraw every changed bank every frame, as on a GPU, instead of the software adapter's
-    /// per-frame budget.
-    pub unbudgeted: bool,
-    /// Draw the way a GPU adapter does (every layer every frame, no static layer), whatever the
-    /// adapter: to check that both ways draw the same picture.
-    pub gpu_path: bool,
+    /// Compose frames from a static layer redrawn only where it changed (true), or draw every
+    /// layer every frame (false); None: the adapter's tier (the static layer on a software
+    /// adapter). Forcing either checks that both ways draw the same picture on any adapter.
+    pub layered: Option<bool>,
+    /// With the static layer, redraw at most a budget of changed banks a frame (true) or all of
+    /// them (false); None: the adapter's tier (a budget on a software adapter).
+    pub budgeted: Option<bool>,
+}
+
+impl Options {
+    /// A frame of `width` x `height` at scale 1, the end of the sweep, the adapter's tier.
+    pub fn new(width: u32, height: u32) -> Options {
+        Options {
+            width,
+            height,
+            scale: 1.0,
+            time: None,
+            frames: 1,
+            out: None,
+            backend: None,
+            particles: None,
+            layered: None,
+            budgeted: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -102,8 +121,9 @@ pub fn render_with(
         o.particles
             .unwrap_or(crate::render::particles::pool_for(ctx.software)),
     );
-    renderer.set_cached(ctx.software && !o.gpu_path);
-    if ctx.software && !o.unbudgeted {
+    let layered = o.layered.unwrap_or(ctx.software);
+    renderer.set_cached(layered);
+    if layered && o.budgeted.unwrap_or(ctx.software) {
         renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
     }
     let target = Offscreen::new(&ctx.device, o.width, o.height);

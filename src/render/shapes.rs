@@ -33,6 +33,9 @@ pub struct ShapeState {
     /// GPUs needed (mini-GPU icons in the warning panel; 0 hides them).
     pub gpus_needed: u64,
     pub flash: bool,
+    /// The device's FlashAttention-2 tile (query rows, key columns); None: no FA2 kernel, tiles
+    /// drawn square.
+    pub flash_tile: Option<(u32, u32)>,
     /// 100M-token context: packages glow red.
     pub apocalypse: bool,
 }
@@ -157,8 +160,22 @@ pub fn diagonal(die: &Rect) -> ((f32, f32), (f32, f32)) {
     ((die.x + i, die.bottom() - i), (die.right() - i, die.y + i))
 }
 
-/// Flash tiles per side in the die.
+/// Flash tiles along the query axis of the die.
 pub const TILES: u32 = 10;
+
+/// The flash-tile grid in the die for a FlashAttention-2 tile of `rows` queries × `cols` keys:
+/// (query blocks across, key blocks up), each block drawn at the tile's own proportions, and for
+/// each query block the key blocks a causal kernel visits (those starting before the block's last
+/// query). Square tiles when the device has no FA2 kernel.
+pub fn flash_grid(tile: Option<(u32, u32)>) -> (u32, u32, Vec<u32>) {
+    let (br, bc) = tile.unwrap_or((1, 1));
+    let (br, bc) = (br.max(1) as u64, bc.max(1) as u64);
+    let up = ((TILES as u64 * br).div_ceil(bc)).clamp(1, 4 * TILES as u64) as u32;
+    let visits = (0..TILES as u64)
+        .map(|i| (((i + 1) * br).div_ceil(bc) as u32).min(up))
+        .collect();
+    (TILES, up, visits)
+}
 
 /// Builds both layers for a layout.
 pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
@@ -191,7 +208,10 @@ pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
         t.panel(p.rect, ui, fill, border);
     }
     for m in &l.modules {
-        let (fill, border) = if m.active {
+        let (fill, border) = if m.active && s.apocalypse {
+            // The memory apocalypse: every package glows red.
+            (rgba([0x3a, 0x0e, 0x12], 1.0), rgba(palette::DANGER, 1.0))
+        } else if m.active {
             (
                 rgba(palette::MODULE, 1.0),
                 rgba(palette::MODULE_BORDER, 1.0),
@@ -249,22 +269,24 @@ pub fn build(l: &Layout, s: &ShapeState) -> ShapeMesh {
 
     // --- over the banks: flash tiles, the attention line, its dot ---
     let ((x0, y0), (x1, y1)) = diagonal(&d);
-    let tile = (x1 - x0) / TILES as f32;
+    let (across, up, visits) = flash_grid(s.flash_tile);
+    let (tw, th) = ((x1 - x0) / across as f32, (y0 - y1) / up as f32);
+    let gap = 1.0f32.min(th / 4.0);
     // Flash tiles exist only while flash attention is on (the shapes are rebuilt when it toggles).
-    for i in (0..TILES).filter(|_| s.flash) {
-        // query block i (left to right) attends key blocks j <= i (bottom to top): the causal triangle
-        for j in 0..=i {
+    for (i, &n) in visits.iter().enumerate().filter(|_| s.flash) {
+        // query block i (left to right) visits key blocks 0..n (bottom to top): the causal triangle
+        for j in 0..n {
             let r = Rect::new(
-                x0 + i as f32 * tile + 1.0,
-                y0 - (j + 1) as f32 * tile + 1.0,
-                tile - 2.0,
-                tile - 2.0,
+                x0 + i as f32 * tw + gap,
+                y0 - (j + 1) as f32 * th + gap,
+                tw - 2.0 * gap,
+                th - 2.0 * gap,
             );
             t.quad(
                 r,
                 rgba(palette::FLASH, 0.9),
                 1,
-                (i as f32 + 0.5) / TILES as f32,
+                (i as f32 + 0.5) / across as f32,
             );
         }
     }

@@ -247,10 +247,11 @@ impl View {
                 .collect();
         }
         let ss = ShapeState {
-            overflow: self.map.overflow_bytes > 0,
+            overflow: scene.report.beyond_one_gpu_bytes > 0,
             over_budget: scene.report.gpus_needed > 1,
-            gpus_needed: scene.report.gpus_needed,
+            gpus_needed: scene.report.per_gpu.gpus,
             flash: s.fa,
+            flash_tile: s.gpu.flash_tile,
             apocalypse: panels::apocalypse(scene),
         };
         if self.shape_state != Some(ss) {
@@ -306,22 +307,19 @@ impl View {
         };
         self.last_time = time;
         let mem = s.gpu.memory_bytes.max(1) as f64;
-        let per_gpu =
-            scene.report.decode.bytes_per_step as f64 / scene.report.decode.gpus.max(1) as f64;
+        let read = scene.report.decode.bytes_per_step_per_gpu as f64 / mem;
         let ludicrous = s.speed >= 100.0;
-        let emit =
-            (0.08 + 0.92 * (per_gpu / mem).min(1.0)) as f32 * if ludicrous { 1.6 } else { 1.0 };
+        let emit = (0.08 + 0.92 * read.min(1.0)) as f32 * if ludicrous { 1.6 } else { 1.0 };
         let travel = (1.4 / s.speed.max(0.5).powf(0.35)) as f32;
         r.particles
             .set_params(queue, layout, emit, dt, travel, s.speed >= 100.0);
-        let used = scene.report.total_bytes as f64 / s.gpu.memory_bytes.max(1) as f64;
         r.write_globals(
             queue,
             layout,
             &FrameValues {
                 time,
                 progress: scene.progress as f32,
-                pressure: used.clamp(0.0, 1.0) as f32,
+                pressure: scene.report.memory_fraction.clamp(0.0, 1.0) as f32,
                 flash: s.fa,
             },
         );

@@ -50,6 +50,8 @@ pub struct Settings {
     pub fa: bool,
     pub skip_weights: bool,
     pub gpu_util: f64,
+    /// Tokens per KV page (vLLM's `--block-size`).
+    pub block_tokens: u64,
     pub speed: f64,
     pub paused: bool,
     pub seed: u64,
@@ -71,6 +73,7 @@ impl Settings {
             fa: false,
             skip_weights: false,
             gpu_util: calc::DEFAULT_GPU_UTIL,
+            block_tokens: calc::BLOCK_TOKENS,
             speed: 1.0,
             paused: false,
             seed: 1,
@@ -156,9 +159,12 @@ pub struct Sim {
     slots: Vec<Slot>,
     next_id: u32,
     alloc: Option<BlockAllocator>,
-    /// GPUs the board is split over for this sweep (from its final state).
+    /// The calculator's report for the sweep's final (fullest) state: what `kvscope calc` prints
+    /// for the same flags. Its `gpus_needed` is the board's split.
+    sweep: Arc<Report>,
+    /// GPUs the board is split over for this sweep (`sweep.gpus_needed`).
     shards: u64,
-    /// 16-token page bytes of one shard.
+    /// Bytes of one page on one GPU of the split.
     page: u128,
     /// Pages per allocator block: 1 (vLLM's 16-token blocks) unless the pool would exceed
     /// `MAX_POOL_BLOCKS`, which happens only when the board is split over hundreds of GPUs.
@@ -174,20 +180,6 @@ pub struct Sim {
     pub sweeps: u64,
 }
 
-/// Bytes of KV that `n` tokens of a sequence hold under paging (all shards).
-fn paged_bytes(groups: &[calc::model::LayerGroup], kv: Dtype, n: u64) -> u128 {
-    groups
-        .iter()
-        .map(|g| {
-            g.count as u128
-                * kv.bytes(
-                    g.attention.elements_per_token() as u128
-                        * (g.attention.pages(n, calc::BLOCK_TOKENS) * calc::BLOCK_TOKENS) as u128,
-                )
-        })
-        .sum()
-}
-
 impl Sim {
     pub fn new(settings: &Settings) -> Sim {
         let mut sim = Sim {
@@ -198,6 +190,7 @@ impl Sim {
             slots: Vec::new(),
             next_id: 0,
             alloc: None,
+            sweep: Arc::new(Scene::report_for(settings, &[], None)),
             shards: 1,
             page: 0,
             block_pages: 1,
@@ -227,12 +220,11 @@ impl Sim {
     fn start_sweep(&mut self) {
         self.groups = self.settings.model.layer_groups();
         let s = &self.settings;
-        // The board's split and the allocator's pool follow the sweep's final (fullest) state.
-        let full = Scene::report_for(s, &vec![s.context; s.batch as usize]);
-        let mem = s.gpu.memory_bytes.max(1) as u128;
-        self.shards = full.total_bytes.div_ceil(mem).clamp(1, u64::MAX as u128) as u64;
-        let page = calc::report::kv_bytes_per_token(&s.model, s.kv()) * calc::BLOCK_TOKENS as u128;
-        self.page = page.div_ceil(self.shards as u128);
+        // The board's split and the allocator's pool follow the sweep's final (fullest) state:
+        // the GPUs `kvscope calc` says that state needs.
+        let full = Scene::report_for(s, &vec![s.context; s.batch as usize], None);
+        self.shards = full.per_gpu.gpus;
+        self.page = full.per_gpu.block_bytes;
         self.time_ns = 0;
         self.step = 0;
         self.slots.clear();
@@ -252,16 +244,14 @@ impl Sim {
             });
         }
         self.alloc = if self.settings.pa && self.page > 0 {
-            let s = &self.settings;
-            let weights = full.weights_bytes.div_ceil(self.shards as u128);
-            let fixed = full.fixed_state_bytes.div_ceil(self.shards as u128);
-            let free = mem.saturating_sub(weights + fixed);
-            let pages = free / self.page;
+            let pages = full.per_gpu.kv_room_bytes / self.page;
             self.block_pages = pages.div_ceil(MAX_POOL_BLOCKS).max(1);
-            Some(BlockAllocator::new((pages / self.block_pages) as u32)).filter(|_| s.batch > 0)
+            Some(BlockAllocator::new((pages / self.block_pages) as u32))
+                .filter(|_| self.settings.batch > 0)
         } else {
             None
         };
+        self.sweep = Arc::new(full);
         self.version += 1;
         self.snapshot();
     }
@@ -289,6 +279,7 @@ impl Sim {
             && old.pa == s.pa
             && old.skip_weights == s.skip_weights
             && old.gpu_util == s.gpu_util
+            && old.block_tokens == s.block_tokens
             && old.seed == s.seed;
         let fa_changed = old.fa != s.fa;
         self.settings = s.clone();
@@ -382,19 +373,21 @@ impl Sim {
             }
             self.slots[i] = sl;
         }
-        let (shards, page, block_pages, kv) = (
-            self.shards as u128,
+        let (shards, page, block_pages, kv, block) = (
+            self.shards,
             self.page,
             self.block_pages,
             self.settings.kv(),
+            self.settings.block_tokens,
         );
         if let Some(a) = &mut self.alloc {
             for sl in &self.slots {
                 let b = if page == 0 {
                     0
                 } else {
-                    paged_bytes(&self.groups, kv, sl.len)
-                        .div_ceil(shards)
+                    let (_, paged) =
+                        calc::report::sequence_kv_bytes(&self.groups, kv, sl.len, block);
+                    calc::report::share(paged, shards)
                         .div_ceil(page)
                         .div_ceil(block_pages) as u64
                 };
@@ -426,7 +419,7 @@ impl Sim {
     pub fn scene(&self) -> Scene {
         let s = &self.settings;
         let lengths: Vec<u64> = self.slots.iter().map(|sl| sl.len).collect();
-        let report = Scene::report_for(s, &lengths);
+        let report = Scene::report_for(s, &lengths, Some(self.shards));
         let lead = self.slots.first().map(|sl| sl.len).unwrap_or(0);
         Scene {
             settings: s.clone(),
@@ -461,6 +454,7 @@ impl Sim {
             page_bytes: self.page,
             version: self.version,
             report,
+            sweep: self.sweep.clone(),
         }
     }
 }
@@ -487,19 +481,23 @@ pub struct Scene {
     pub block_pages: u128,
     /// Blocks wanted beyond the pool.
     pub overflow_blocks: u64,
-    /// GPUs the board is split over (tensor parallel), from the sweep's fullest state.
+    /// GPUs the board is split over (tensor parallel): the sweep's `gpus_needed`.
     pub shards: u64,
-    /// Bytes of one 16-token page of one shard.
+    /// Bytes of one page on one GPU of the split.
     pub page_bytes: u128,
     /// Changes whenever memory changed.
     pub version: u64,
-    /// The calculator's report for `lengths`.
+    /// The calculator's report for `lengths`, split over `shards` GPUs.
     pub report: Report,
+    /// The calculator's report for the sweep's fullest state (every sequence at the context):
+    /// what `kvscope calc` prints for the same flags.
+    pub sweep: Arc<Report>,
 }
 
 impl Scene {
-    /// The calculator's report for these sequence lengths under the settings.
-    pub fn report_for(settings: &Settings, lengths: &[u64]) -> Report {
+    /// The calculator's report for these sequence lengths under the settings, split over `gpus`
+    /// GPUs (None: as many as it needs).
+    pub fn report_for(settings: &Settings, lengths: &[u64], gpus: Option<u64>) -> Report {
         let mut w = Workload::uniform(&settings.model, settings.context, 1);
         w.lengths = lengths.to_vec();
         w.kv_dtype = settings.kv();
@@ -507,6 +505,8 @@ impl Scene {
         w.skip_weights = settings.skip_weights;
         w.policy = settings.policy();
         w.gpu_util = settings.gpu_util;
+        w.block_tokens = settings.block_tokens;
+        w.gpus = gpus;
         calc::report(&settings.model, &settings.gpu.device(), &w)
     }
 
