@@ -33,6 +33,9 @@ pub struct Cli {
     pub catalog: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Without a command: the window, with `run`'s flags (`kvscope --fa` = `kvscope run --fa`).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,7 +58,7 @@ pub struct SceneArgs {
     /// Continuous batching.
     #[arg(long)]
     pub cb: bool,
-    /// Paged attention (16-token pages).
+    /// Paged attention (pages of --block-size tokens).
     #[arg(long)]
     pub pa: bool,
     /// Flash attention.
@@ -85,10 +88,14 @@ pub struct RunArgs {
     /// Start fullscreen (kiosk).
     #[arg(long)]
     pub fullscreen: bool,
-    /// Exit after N frames (for tests and measurements).
-    #[arg(long, value_name = "N")]
+    /// Exit after N frames drawn as fast as they can be, and print the median time between them
+    /// (measurements; the window is otherwise paced to the display's refresh rate).
+    #[arg(long, value_name = "N", value_parser = parse_frames)]
     pub frames: Option<u64>,
-    /// Write the last frame to this PNG.
+    /// Exit after this many seconds, paced as in normal use, and print the median frame time.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, conflicts_with = "frames")]
+    pub seconds: Option<f64>,
+    /// When the run ends (--frames, --seconds), write the frame the window shows to this PNG.
     #[arg(long, value_name = "FILE")]
     pub screenshot: Option<PathBuf>,
     /// Window size in logical pixels.
@@ -164,6 +171,21 @@ fn parse_time(s: &str) -> Result<f64, String> {
     Ok(f)
 }
 
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let f = parse_time(s)?;
+    if f <= 0.0 {
+        return Err(format!("'{s}' must be more than 0 seconds"));
+    }
+    Ok(f)
+}
+
+fn parse_frames(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number of frames (1 or more)")),
+    }
+}
+
 fn parse_speed(s: &str) -> Result<f64, String> {
     let f: f64 = s
         .trim()
@@ -174,6 +196,34 @@ fn parse_speed(s: &str) -> Result<f64, String> {
         return Err(format!("'{s}' is not one of 0.5 1 2 5 10 20 50 100"));
     }
     Ok(f)
+}
+
+/// Parses the command line. `kvscope [run flags]` opens the window like `kvscope run [run flags]`;
+/// run flags given before another command (`kvscope --fa calc`) are refused, not ignored.
+pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    let m = cmd.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = m.subcommand() {
+        let given = m.ids().find(|id| {
+            id.as_str() != "catalog"
+                && m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        });
+        if let Some(id) = given {
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "the command '{name}' cannot be used with '--{}' before it",
+                    id.as_str().replace('_', "-")
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&m).map_err(|e| e.format(&mut cmd))
 }
 
 /// Settings for the scene commands.
@@ -187,6 +237,7 @@ pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settin
     s.weight_dtype = a.state.weight_dtype;
     s.skip_weights = a.state.skip_weights;
     s.gpu_util = a.state.gpu_util;
+    s.block_tokens = a.state.block_size;
     s.cb = a.cb;
     s.pa = a.pa;
     s.fa = a.fa;
@@ -234,6 +285,9 @@ pub struct StateArgs {
     /// Fraction of GPU memory the engine may use (vLLM --gpu-memory-utilization).
     #[arg(long, value_name = "F", default_value_t = calc::DEFAULT_GPU_UTIL, value_parser = parse_util)]
     pub gpu_util: f64,
+    /// Tokens per KV page (vLLM --block-size).
+    #[arg(long, value_name = "N", default_value_t = calc::BLOCK_TOKENS, value_parser = parse_block)]
+    pub block_size: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -318,6 +372,20 @@ fn parse_batch(s: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// Largest page accepted, in tokens.
+pub const MAX_BLOCK: u64 = 1024;
+
+fn parse_block(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number of tokens"))?;
+    if n == 0 || n > MAX_BLOCK {
+        return Err(format!("'{s}' is outside 1..={MAX_BLOCK} tokens per page"));
+    }
+    Ok(n)
+}
+
 fn parse_util(s: &str) -> Result<f64, String> {
     let f: f64 = s
         .trim()
@@ -377,6 +445,7 @@ pub fn workload(model: &Model, s: &StateArgs, policy: Policy, lengths: Vec<u64>)
         .unwrap_or_else(|| model.weights.default_kv_dtype());
     w.skip_weights = s.skip_weights;
     w.gpu_util = s.gpu_util;
+    w.block_tokens = s.block_size;
     w.policy = policy;
     w
 }
@@ -514,28 +583,22 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
 }
 
 pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, UsageError> {
+    if a.screenshot.is_some() && a.frames.is_none() && a.seconds.is_none() {
+        return Err(UsageError::Invalid(
+            "--screenshot needs --frames N or --seconds S (it writes the frame shown when the run ends)"
+                .into(),
+        ));
+    }
     let cat = load_catalog(cli_catalog)?;
     let settings = scene_settings(&cat, &a.scene)?;
     let opts = crate::app::RunOptions {
         fullscreen: a.fullscreen,
         frames: a.frames,
+        seconds: a.seconds,
         screenshot: a.screenshot.clone(),
         size: a.size,
         backend: a.scene.backend.clone(),
         present: a.present,
     };
     crate::app::run(settings, cat, opts).map_err(UsageError::Invalid)
-}
-
-/// The arguments `kvscope` alone runs with (those of `kvscope run` with no flags).
-pub fn default_run_args() -> Result<RunArgs, UsageError> {
-    match Cli::try_parse_from(["kvscope", "run"]) {
-        Ok(Cli {
-            command: Some(Command::Run(a)),
-            ..
-        }) => Ok(a),
-        _ => Err(UsageError::Invalid(
-            "cannot build the default window settings".into(),
-        )),
-    }
 }

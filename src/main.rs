@@ -1,7 +1,6 @@
 //! kvscope's entry point: parse the command line, dispatch, turn errors into one line and exit 2.
 
-use clap::Parser;
-use kvscope::cli::{self, Cli, Command};
+use kvscope::cli::{self, Command};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,7 +11,7 @@ fn main() -> ExitCode {
         ),
     )
     .init();
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -32,7 +31,7 @@ fn main() -> ExitCode {
         Some(Command::List(a)) => cli::run_list(cli.catalog.as_ref(), a),
         Some(Command::Render(a)) => cli::run_render(cli.catalog.as_ref(), a),
         Some(Command::Run(a)) => cli::run_window(cli.catalog.as_ref(), a),
-        None => cli::default_run_args().and_then(|a| cli::run_window(cli.catalog.as_ref(), &a)),
+        None => cli::run_window(cli.catalog.as_ref(), &cli.run),
     };
     match result {
         Ok(out) => {

@@ -641,3 +641,98 @@ fn ghost_area_grows_with_the_context() {
         red(&late)
     );
 }
+
+/// The panel's pixels in a frame.
+fn panel_pixels(rgba: &[u8], w: u32, l: &Layout, kind: PanelKind) -> Vec<u8> {
+    let r = l.panel(kind).unwrap().rect;
+    let mut out = Vec::new();
+    for y in (r.y * l.scale) as u32..(r.bottom() * l.scale) as u32 {
+        let a = ((y * w + (r.x * l.scale) as u32) * 4) as usize;
+        let b = ((y * w + (r.right() * l.scale) as u32) * 4) as usize;
+        out.extend_from_slice(&rgba[a..b]);
+    }
+    out
+}
+
+fn panel_text(texts: &[kvscope::layout::panels::PanelText], kind: PanelKind) -> String {
+    texts
+        .iter()
+        .filter(|t| t.kind == kind)
+        .flat_map(|t| t.spans.iter().map(|s| s.text.clone()))
+        .collect()
+}
+
+#[test]
+fn panels_follow_every_change_of_state() {
+    // Pause, speed while paused, hold and restart change no memory, yet each must reach the panels
+    // on the next frame: their text and their pixels.
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.batch = 2;
+    s.cb = true;
+    s.pa = true;
+    let o = Options {
+        width: 1280,
+        height: 720,
+        time: Some(2.0),
+        particles: Some(0),
+        ..Options::new(1280, 720)
+    };
+    let mut session = kvscope::render::headless::Session::new(&c, &s, &o).unwrap();
+    for _ in 0..3 {
+        session.frame(1.0 / 60.0).unwrap();
+    }
+    let l = session.layout().unwrap().clone();
+    let controls = |session: &kvscope::render::headless::Session| {
+        panel_text(session.texts(), PanelKind::Controls)
+    };
+    assert!(controls(&session).ends_with("CB + PA · 1x · playing"));
+    let before = panel_pixels(&session.read().unwrap(), 1280, &l, PanelKind::Controls);
+
+    s.paused = true;
+    session.set_settings(&s);
+    session.frame(1.0 / 60.0).unwrap();
+    assert!(
+        controls(&session).ends_with("CB + PA · 1x · paused"),
+        "{}",
+        controls(&session)
+    );
+    let paused = panel_pixels(&session.read().unwrap(), 1280, &l, PanelKind::Controls);
+    assert!(
+        before != paused,
+        "the Controls panel's pixels did not change on pause"
+    );
+
+    // Speed while paused: the speed and, at 100x, the ludicrous-speed warning.
+    s.speed = 100.0;
+    session.set_settings(&s);
+    session.frame(1.0 / 60.0).unwrap();
+    assert!(controls(&session).ends_with("CB + PA · 100x · paused"));
+    assert!(panel_text(session.texts(), PanelKind::Warning).contains("LUDICROUS SPEED"));
+    let fast = panel_pixels(&session.read().unwrap(), 1280, &l, PanelKind::Warning);
+
+    s.hold = true;
+    session.set_settings(&s);
+    session.frame(1.0 / 60.0).unwrap();
+    assert!(controls(&session).ends_with("100x · paused · holding at the end"));
+
+    s.speed = 1.0;
+    session.set_settings(&s);
+    session.frame(1.0 / 60.0).unwrap();
+    assert!(!panel_text(session.texts(), PanelKind::Warning).contains("LUDICROUS"));
+    let slow = panel_pixels(&session.read().unwrap(), 1280, &l, PanelKind::Warning);
+    assert!(
+        fast != slow,
+        "the warning panel kept the ludicrous-speed line"
+    );
+
+    // A restart starts the sweep over: the lead sequence holds nothing again.
+    session.restart();
+    session.frame(1.0 / 60.0).unwrap();
+    let info = panel_text(session.texts(), PanelKind::Info);
+    assert!(
+        info.contains("Context\t0 / 131,072 tokens × 2 seq"),
+        "{info}"
+    );
+}

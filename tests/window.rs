@@ -200,3 +200,121 @@ fn both_ways_of_presenting_put_the_frame_on_the_screen() {
         assert!(purple > 5_000, "{mode}: {purple} purple pixels on screen");
     }
 }
+
+/// RGBA pixels of a PNG file as (width, height, RGB).
+fn read_png(path: &std::path::Path) -> (u32, u32, Vec<[u8; 3]>) {
+    let data = std::fs::read(path).expect("screenshot written");
+    let decoder = png::Decoder::new(std::io::Cursor::new(data));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = buf.chunks(4).map(|c| [c[0], c[1], c[2]]).collect();
+    (info.width, info.height, px)
+}
+
+#[test]
+fn the_screenshot_is_the_frame_on_the_screen() {
+    // `--screenshot` writes the frame the window shows, not a second rendering: paused (nothing
+    // moves), the PNG must match what the X server shows in the window's rectangle.
+    for mode in ["copy", "surface"] {
+        let Some((_x, display)) = start_xvfb() else {
+            return;
+        };
+        let shot =
+            std::env::temp_dir().join(format!("kvscope-shot-{mode}-{}.png", std::process::id()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args([
+                "--paused",
+                "--fa",
+                "--seconds",
+                "4",
+                "--size",
+                "1280x720",
+                "--present",
+                mode,
+                "--screenshot",
+                shot.to_str().unwrap(),
+            ])
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut last = None;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(300));
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                use std::io::Read;
+                child.stderr.take().unwrap().read_to_string(&mut err).ok();
+                assert!(status.success(), "{mode}: {err}");
+                break;
+            }
+            let Some(screen) = grab_screen(&display) else {
+                let _ = child.kill();
+                return;
+            };
+            last = Some(screen);
+        }
+        let (sw, _, screen) = last.expect("the window was on the screen");
+        let (w, h, png) = read_png(&shot);
+        assert_eq!((w, h), (1280, 720), "{mode}");
+        let mut differ = 0;
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                let a = png[y * w as usize + x];
+                let b = screen[y * sw as usize + x];
+                if (0..3).any(|i| a[i].abs_diff(b[i]) > 2) {
+                    differ += 1;
+                }
+            }
+        }
+        let purple = png
+            .iter()
+            .filter(|c| {
+                c[0].abs_diff(0x8b) < 4 && c[1].abs_diff(0x5c) < 4 && c[2].abs_diff(0xf6) < 4
+            })
+            .count();
+        assert!(purple > 5_000, "{mode}: {purple} purple pixels in the PNG");
+        assert!(
+            differ < (w * h / 100) as usize,
+            "{mode}: {differ} pixels differ between the PNG and the screen"
+        );
+        std::fs::remove_file(&shot).ok();
+    }
+}
+
+/// The median time between frames a run prints ("N frames: median X ms between frames").
+fn median_ms(stdout: &[u8]) -> f64 {
+    let s = String::from_utf8_lossy(stdout);
+    let after = s.split("median ").nth(1).unwrap_or_else(|| panic!("{s}"));
+    after.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn normal_use_is_paced_to_the_display_and_measurements_are_not() {
+    let Some((_x, display)) = start_xvfb() else {
+        return;
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kvscope"))
+            .args(args)
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        median_ms(&out.stdout)
+    };
+    // Xvfb reports no refresh rate: 60 Hz, 16.7 ms a frame, though a small window draws in a few.
+    let paced = run(&["--seconds", "2", "--size", "480x270"]);
+    assert!((15.0..25.0).contains(&paced), "paced: {paced} ms");
+    let unthrottled = run(&["--frames", "60", "--size", "480x270"]);
+    assert!(unthrottled < 14.0, "--frames: {unthrottled} ms");
+}

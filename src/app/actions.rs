@@ -95,7 +95,7 @@ pub fn apply(s: &mut Settings, cat: &Catalog, a: Action) -> Effect {
             s.context = step(&CONTEXT_PRESETS, s.context, false);
             return Effect::Restart;
         }
-        Action::BatchUp => s.batch = (s.batch * 2).min(MAX_SCENE_BATCH.min(128)),
+        Action::BatchUp => s.batch = (s.batch * 2).min(MAX_SCENE_BATCH),
         Action::BatchDown => s.batch = (s.batch / 2).max(1),
         Action::ToggleCb => s.cb = !s.cb,
         Action::TogglePa => s.pa = !s.pa,

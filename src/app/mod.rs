@@ -6,10 +6,10 @@ pub mod actions;
 pub mod present;
 
 use crate::catalog::Catalog;
-use crate::render::context::{self, GpuContext, RenderError};
+use crate::render::context::{self, GpuContext};
 use crate::render::view::TargetSize;
 use crate::render::{offscreen, Renderer, View};
-use crate::sim::{Scene, Settings, Sim};
+use crate::sim::{Settings, Sim};
 use actions::{action_for, apply, Effect};
 use present::{Drawn, PresentMode, Presenter};
 use std::path::PathBuf;
@@ -25,7 +25,11 @@ use winit::window::{Fullscreen, Window, WindowId};
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub fullscreen: bool,
+    /// Exit after this many frames, drawn as fast as they can be (measurements).
     pub frames: Option<u64>,
+    /// Exit after this many seconds, paced to the display as in normal use.
+    pub seconds: Option<f64>,
+    /// Write the frame on the window when the run ends to this PNG.
     pub screenshot: Option<PathBuf>,
     pub size: (u32, u32),
     pub backend: Option<String>,
@@ -52,9 +56,20 @@ struct App {
     anim_time: f64,
     last: Option<Instant>,
     frames: u64,
+    /// Time between frames, recorded only for a run of `--frames` or `--seconds` (bounded).
     frame_ms: Vec<f64>,
     modifiers: ModifiersState,
+    started: Instant,
+    /// When the next frame is due (paced runs).
+    next_frame: Instant,
+    /// The run is over; waiting for the screenshot's frame to reach the window.
+    finishing: bool,
+    /// Frames drawn while finishing.
+    finish_frames: u32,
 }
+
+/// Most frame gaps a run keeps for its median.
+const MAX_RECORDED_FRAMES: usize = 1 << 20;
 
 /// Opens the window and runs until it is closed (or `frames` frames are drawn).
 pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<String, String> {
@@ -63,6 +78,7 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
     })?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let sim = Sim::new(&settings);
+    let now = Instant::now();
     let mut app = App {
         sim,
         settings,
@@ -75,6 +91,10 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
         frames: 0,
         frame_ms: Vec::new(),
         modifiers: ModifiersState::default(),
+        started: now,
+        next_frame: now,
+        finishing: false,
+        finish_frames: 0,
     };
     event_loop
         .run_app(&mut app)
@@ -98,6 +118,24 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
 }
 
 impl App {
+    /// Normal use draws at the display's refresh rate (a kiosk should not burn its cores on frames
+    /// nobody sees); a run of `--frames` draws as fast as it can, for measurements.
+    fn paced(&self) -> bool {
+        self.opts.frames.is_none()
+    }
+
+    /// Seconds between frames at the display's refresh rate (60 Hz when it does not say).
+    fn frame_interval(&self) -> std::time::Duration {
+        let mhz = self
+            .gfx
+            .as_ref()
+            .and_then(|g| g.window.current_monitor())
+            .and_then(|m| m.refresh_rate_millihertz())
+            .filter(|&m| (1_000..=1_000_000).contains(&m))
+            .unwrap_or(60_000);
+        std::time::Duration::from_secs_f64(1000.0 / mhz as f64)
+    }
+
     fn init(&mut self, el: &ActiveEventLoop) -> Result<(), String> {
         let mut attrs = Window::default_attributes()
             .with_title("kvscope")
@@ -123,6 +161,7 @@ impl App {
             .map_err(|e| format!("cannot create a surface: {e}"))?;
         let ctx = pollster::block_on(GpuContext::new(instance, Some(&surface)))
             .map_err(|e| e.to_string())?;
+        let readable = self.opts.screenshot.is_some();
         let copy = match self.opts.present {
             PresentMode::Auto => ctx.software,
             PresentMode::Surface => false,
@@ -136,12 +175,12 @@ impl App {
                 }
                 Err(e) if self.opts.present == PresentMode::Auto => {
                     log::warn!("{e}; presenting through the surface");
-                    Presenter::surface(&ctx, window.clone(), surface)?
+                    Presenter::surface(&ctx, window.clone(), surface, readable)?
                 }
                 Err(e) => return Err(e),
             }
         } else {
-            Presenter::surface(&ctx, window.clone(), surface)?
+            Presenter::surface(&ctx, window.clone(), surface, readable)?
         };
         let size = window.inner_size();
         let format = presenter.format;
@@ -182,15 +221,22 @@ impl App {
 
     fn frame(&mut self, el: &ActiveEventLoop) {
         let now = Instant::now();
-        let dt = self
+        let gap = self
             .last
             .map(|l| now.duration_since(l).as_secs_f64())
-            .unwrap_or(0.0)
-            .min(0.25);
-        if self.last.is_some() {
-            self.frame_ms.push(dt * 1000.0);
+            .unwrap_or(0.0);
+        let measuring = self.opts.frames.is_some() || self.opts.seconds.is_some();
+        if self.last.is_some() && measuring && self.frame_ms.len() < MAX_RECORDED_FRAMES {
+            // The real gap, however long: a stall is what a measurement must see.
+            self.frame_ms.push(gap * 1000.0);
         }
         self.last = Some(now);
+        if self.paced() {
+            let next = self.next_frame + self.frame_interval();
+            self.next_frame = next.max(now);
+        }
+        // The clock steps at most a quarter second a frame (a stalled window does not jump).
+        let dt = gap.min(0.25);
         if !self.settings.paused {
             self.anim_time += dt;
         }
@@ -201,6 +247,22 @@ impl App {
         let (w, h) = g.presenter.size();
         if w == 0 || h == 0 {
             return;
+        }
+        // Is this the run's last frame? Then its pixels become the screenshot.
+        let last = self.opts.frames.is_some_and(|n| self.frames + 1 >= n)
+            || self
+                .opts
+                .seconds
+                .is_some_and(|s| self.started.elapsed().as_secs_f64() >= s);
+        if last && !self.finishing {
+            self.finishing = true;
+            if self.opts.screenshot.is_some() {
+                if let Err(e) = g.presenter.capture_next() {
+                    self.error = Some(e);
+                    el.exit();
+                    return;
+                }
+            }
         }
         let scene = self.sim.scene();
         let scale = g.window.scale_factor() as f32;
@@ -226,58 +288,28 @@ impl App {
         g.renderer.text.trim();
         g.renderer.text_static.trim();
         self.frames += 1;
-        if self.opts.frames.is_some_and(|n| self.frames >= n) {
-            if let Some(path) = self.opts.screenshot.clone() {
-                if let Err(e) = self.screenshot(&scene, w, h, scale, &path) {
+        if !self.finishing {
+            return;
+        }
+        match (&self.opts.screenshot, g.presenter.take_capture()) {
+            // The screenshot is the frame the window shows (with the copy presenter, the frame
+            // before the one just drawn: the window shows each frame one frame late).
+            (Some(path), Some((cw, ch, px))) => {
+                if let Err(e) = offscreen::write_png(path, cw, ch, &px) {
                     self.error = Some(e.to_string());
                 }
+                el.exit();
             }
-            el.exit();
+            // Not shown yet (the copy presenter's first frame): the next frame keeps it.
+            (Some(_), None) => {
+                self.finish_frames += 1;
+                if self.finish_frames > 120 {
+                    self.error = Some("the window showed no frame to write as a screenshot".into());
+                    el.exit();
+                }
+            }
+            (None, _) => el.exit(),
         }
-    }
-
-    /// Renders the last frame's scene at the window's size into a PNG.
-    fn screenshot(
-        &mut self,
-        scene: &Scene,
-        w: u32,
-        h: u32,
-        scale: f32,
-        path: &std::path::Path,
-    ) -> Result<(), RenderError> {
-        let Some(g) = &mut self.gfx else {
-            return Ok(());
-        };
-        let mut r = Renderer::new(
-            &g.ctx.device,
-            &g.ctx.queue,
-            offscreen::FORMAT,
-            crate::render::particles::pool_for(g.ctx.software),
-        );
-        let target = offscreen::Offscreen::new(&g.ctx.device, w, h);
-        let mut view = View::new();
-        view.prepare(
-            &mut r,
-            &g.ctx.device,
-            &g.ctx.queue,
-            scene,
-            TargetSize {
-                width: w,
-                height: h,
-                scale,
-            },
-            self.anim_time as f32,
-        );
-        let mut enc = g
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("screenshot"),
-            });
-        r.render(&g.ctx.device, &mut enc, &target.texture, &target.view);
-        g.ctx.queue.submit(Some(enc.finish()));
-        let rgba = offscreen::read_rgba(&g.ctx, &target.texture, w, h)?;
-        offscreen::write_png(path, w, h, &rgba)
     }
 }
 
@@ -329,10 +361,18 @@ impl ApplicationHandler for App {
         }
     }
 
-    fn about_to_wait(&mut self, _el: &ActiveEventLoop) {
-        if let Some(g) = &self.gfx {
+    fn about_to_wait(&mut self, el: &ActiveEventLoop) {
+        let Some(g) = &self.gfx else {
+            return;
+        };
+        if !self.paced() || self.finishing {
+            g.window.request_redraw();
+            return;
+        }
+        if Instant::now() >= self.next_frame {
             g.window.request_redraw();
         }
+        el.set_control_flow(ControlFlow::WaitUntil(self.next_frame));
     }
 }
 

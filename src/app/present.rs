@@ -87,6 +87,10 @@ pub struct Presenter {
     width: u32,
     height: u32,
     pub format: wgpu::TextureFormat,
+    /// Keep the pixels of the next frame shown on the window.
+    capture: bool,
+    /// The pixels kept: (width, height, RGBA rows).
+    captured: Option<(u32, u32, Vec<u8>)>,
 }
 
 /// The texture format the copy path renders to: its bytes are softbuffer's 0RGB words once the
@@ -95,10 +99,12 @@ pub const COPY_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Bgra8UnormSrgb
 
 impl Presenter {
     /// The wgpu surface way, with `surface` already created on `window`.
+    /// `readable`: frames can be read back (for `--screenshot`), where the surface allows it.
     pub fn surface(
         ctx: &GpuContext,
         window: Arc<Window>,
         surface: wgpu::Surface<'static>,
+        readable: bool,
     ) -> Result<Presenter, String> {
         let caps = surface.get_capabilities(&ctx.adapter);
         let format = caps
@@ -111,12 +117,15 @@ impl Presenter {
             .ok_or_else(|| "the surface offers no formats".to_string())?;
         // Copies from the static layer need COPY_DST on the surface (software adapters only).
         let cached = ctx.software && caps.usages.contains(wgpu::TextureUsages::COPY_DST);
+        let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        if cached {
+            usage |= wgpu::TextureUsages::COPY_DST;
+        }
+        if readable && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
+            usage |= wgpu::TextureUsages::COPY_SRC;
+        }
         let config = wgpu::SurfaceConfiguration {
-            usage: if cached {
-                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST
-            } else {
-                wgpu::TextureUsages::RENDER_ATTACHMENT
-            },
+            usage,
             format,
             width: 1,
             height: 1,
@@ -143,6 +152,8 @@ impl Presenter {
             width: 0,
             height: 0,
             format,
+            capture: false,
+            captured: None,
         };
         let size = p.window.inner_size();
         p.resize(ctx, size.width, size.height);
@@ -166,6 +177,8 @@ impl Presenter {
             width: 0,
             height: 0,
             format: COPY_FORMAT,
+            capture: false,
+            captured: None,
         };
         let size = p.window.inner_size();
         p.resize(ctx, size.width, size.height);
@@ -178,6 +191,23 @@ impl Presenter {
             Way::Surface { config, .. } => config.usage.contains(wgpu::TextureUsages::COPY_DST),
             Way::Copy { .. } => true,
         }
+    }
+
+    /// Keeps the pixels of the next frame that reaches the window (`take_capture` returns them).
+    /// An error when this surface cannot be read back.
+    pub fn capture_next(&mut self) -> Result<(), String> {
+        if let Way::Surface { config, .. } = &self.way {
+            if !config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
+                return Err("this window's surface cannot be read back for --screenshot".into());
+            }
+        }
+        self.capture = true;
+        Ok(())
+    }
+
+    /// The pixels of the frame shown since `capture_next`: (width, height, RGBA rows).
+    pub fn take_capture(&mut self) -> Option<(u32, u32, Vec<u8>)> {
+        self.captured.take()
     }
 
     pub fn name(&self) -> &'static str {
@@ -262,6 +292,20 @@ impl Presenter {
                     .create_view(&wgpu::TextureViewDescriptor::default());
                 record(&mut enc, &frame.texture, &view);
                 ctx.queue.submit(Some(enc.finish()));
+                if self.capture {
+                    match crate::render::offscreen::read_rgba(ctx, &frame.texture, w, h) {
+                        Ok(mut px) => {
+                            if crate::render::offscreen::is_bgra(self.format) {
+                                for p in px.chunks_exact_mut(4) {
+                                    p.swap(0, 2);
+                                }
+                            }
+                            self.captured = Some((w, h, px));
+                            self.capture = false;
+                        }
+                        Err(e) => log::warn!("cannot read the frame back: {e}"),
+                    }
+                }
                 self.window.pre_present_notify();
                 ctx.queue.present(frame);
                 Drawn::Presented
@@ -367,6 +411,20 @@ impl Presenter {
                                         h as usize,
                                         &mut out,
                                     );
+                                    if self.capture {
+                                        self.captured = Some((
+                                            w,
+                                            h,
+                                            crate::render::offscreen::unpad_rows(
+                                                &data,
+                                                t.padded as usize,
+                                                w as usize,
+                                                h as usize,
+                                                true,
+                                            ),
+                                        ));
+                                        self.capture = false;
+                                    }
                                     self.window.pre_present_notify();
                                     match out.present() {
                                         Ok(()) => Drawn::Presented,

@@ -391,14 +391,15 @@ pub fn texts_for(
                     .collect();
                 spans.push(Span::new(
                     format!(
-                        "\n{} · {}x · {}",
+                        "\n{} · {}x · {}{}",
                         if techniques.is_empty() {
                             "static batching".to_string()
                         } else {
                             techniques.join(" + ")
                         },
                         s.speed,
-                        if s.paused { "paused" } else { "playing" }
+                        if s.paused { "paused" } else { "playing" },
+                        if s.hold { " · holding at the end" } else { "" }
                     ),
                     pal::TEXT_DIM,
                 ));

@@ -103,98 +103,185 @@ pub fn render_with(
     settings: &Settings,
     o: &Options,
 ) -> Result<Outcome, RenderError> {
-    let limits = ctx.device.limits();
-    let side = limits.max_texture_dimension_2d;
-    let readback = (o.width as u64 * 4).div_ceil(256) * 256 * o.height as u64;
-    if o.width > side || o.height > side || readback > limits.max_buffer_size {
-        return Err(RenderError::Device(format!(
-            "{}x{} is more than this adapter renders (largest side {side} px, largest buffer {} MiB)",
-            o.width,
-            o.height,
-            limits.max_buffer_size >> 20
-        )));
-    }
-    let mut renderer = Renderer::new(
-        &ctx.device,
-        &ctx.queue,
-        offscreen::FORMAT,
-        o.particles
-            .unwrap_or(crate::render::particles::pool_for(ctx.software)),
-    );
-    let layered = o.layered.unwrap_or(ctx.software);
-    renderer.set_cached(layered);
-    if layered && o.budgeted.unwrap_or(ctx.software) {
-        renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
-    }
-    let target = Offscreen::new(&ctx.device, o.width, o.height);
-    let mut view = View::new();
-    let mut times = Vec::new();
-    let mut prep = Vec::new();
-    let mut rows_waiting_max = 0;
+    let mut session = Session::new(ctx, settings, o)?;
     let frames = o.frames.max(1);
-    let mut sim = start(settings, o.time);
-    // Later frames keep playing (the end of the sweep holds, so a timed run still animates).
-    sim.hold = o.time.is_none();
-    // Animation time is seconds of play, as in the window (the simulation runs `speed` times
-    // faster; pulses, stripes and waves do not).
-    let mut anim = o
-        .time
-        .unwrap_or(sim.scene().time / settings.speed.max(f64::MIN_POSITIVE));
     for i in 0..frames {
-        if i > 0 {
-            sim.advance(1.0 / 60.0);
-            if !settings.paused {
-                anim += 1.0 / 60.0;
-            }
-        }
-        let scene = sim.scene();
         if i + 1 == frames {
             // The frame that is written out shows every number and every bank as of its own
             // moment.
-            view.force_text_update();
-            renderer.set_bank_budget(None);
+            session.finish_next_frame();
         }
-        let start = Instant::now();
-        view.prepare(
-            &mut renderer,
+        session.frame(if i == 0 { 0.0 } else { 1.0 / 60.0 })?;
+    }
+    let rgba = session.read()?;
+    if let Some(path) = &o.out {
+        offscreen::write_png(path, o.width, o.height, &rgba)?;
+    }
+    Ok(session.outcome(rgba))
+}
+
+/// Frames rendered one after another into one offscreen target by one renderer, as the window
+/// draws them: settings can change between frames (pause, speed, a restart) and every panel must
+/// follow.
+pub struct Session<'a> {
+    ctx: &'a GpuContext,
+    renderer: Renderer,
+    view: View,
+    target: Offscreen,
+    sim: Sim,
+    anim: f64,
+    size: super::view::TargetSize,
+    times: Vec<f64>,
+    prep: Vec<f64>,
+    rows_waiting_max: u32,
+}
+
+impl<'a> Session<'a> {
+    /// Starts at `o.time` seconds of play (or the end of the sweep, held there).
+    pub fn new(
+        ctx: &'a GpuContext,
+        settings: &Settings,
+        o: &Options,
+    ) -> Result<Session<'a>, RenderError> {
+        let limits = ctx.device.limits();
+        let side = limits.max_texture_dimension_2d;
+        let readback = (o.width as u64 * 4).div_ceil(256) * 256 * o.height as u64;
+        if o.width > side || o.height > side || readback > limits.max_buffer_size {
+            return Err(RenderError::Device(format!(
+                "{}x{} is more than this adapter renders (largest side {side} px, largest buffer {} MiB)",
+                o.width,
+                o.height,
+                limits.max_buffer_size >> 20
+            )));
+        }
+        let mut renderer = Renderer::new(
             &ctx.device,
             &ctx.queue,
-            &scene,
-            super::view::TargetSize {
+            offscreen::FORMAT,
+            o.particles
+                .unwrap_or(crate::render::particles::pool_for(ctx.software)),
+        );
+        let layered = o.layered.unwrap_or(ctx.software);
+        renderer.set_cached(layered);
+        if layered && o.budgeted.unwrap_or(ctx.software) {
+            renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
+        }
+        let mut sim = start(settings, o.time);
+        // Later frames keep playing (the end of the sweep holds, so a timed run still animates).
+        sim.hold = o.time.is_none();
+        // Animation time is seconds of play, as in the window (the simulation runs `speed` times
+        // faster; pulses, stripes and waves do not).
+        let anim = o
+            .time
+            .unwrap_or(sim.scene().time / settings.speed.max(f64::MIN_POSITIVE));
+        Ok(Session {
+            ctx,
+            renderer,
+            view: View::new(),
+            target: Offscreen::new(&ctx.device, o.width, o.height),
+            sim,
+            anim,
+            size: super::view::TargetSize {
                 width: o.width,
                 height: o.height,
                 scale: o.scale,
             },
-            anim as f32,
+            times: Vec::new(),
+            prep: Vec::new(),
+            rows_waiting_max: 0,
+        })
+    }
+
+    /// New settings, as a key in the window would set them (a change of memory restarts the sweep).
+    pub fn set_settings(&mut self, s: &Settings) {
+        self.sim.set_settings(s);
+    }
+
+    /// Starts the sweep over (R in the window).
+    pub fn restart(&mut self) {
+        self.sim.restart();
+    }
+
+    /// The next frame draws every bank still waiting and every panel as of its own moment.
+    pub fn finish_next_frame(&mut self) {
+        self.view.force_text_update();
+        self.renderer.set_bank_budget(None);
+    }
+
+    /// Advances `dt` seconds of wall time (the simulation at the settings' speed, the animation
+    /// unless paused) and renders a frame, waiting for it.
+    pub fn frame(&mut self, dt: f64) -> Result<(), RenderError> {
+        if dt > 0.0 {
+            self.sim.advance(dt);
+            if !self.sim.settings.paused {
+                self.anim += dt;
+            }
+        }
+        let scene = self.sim.scene();
+        let start = Instant::now();
+        self.view.prepare(
+            &mut self.renderer,
+            &self.ctx.device,
+            &self.ctx.queue,
+            &scene,
+            self.size,
+            self.anim as f32,
         );
-        let mut enc = ctx
+        let mut enc = self
+            .ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        prep.push(start.elapsed().as_secs_f64() * 1000.0);
-        renderer.render(&ctx.device, &mut enc, &target.texture, &target.view);
-        ctx.queue.submit(Some(enc.finish()));
-        ctx.device
+        self.prep.push(start.elapsed().as_secs_f64() * 1000.0);
+        self.renderer.render(
+            &self.ctx.device,
+            &mut enc,
+            &self.target.texture,
+            &self.target.view,
+        );
+        self.ctx.queue.submit(Some(enc.finish()));
+        self.ctx
+            .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| RenderError::Device(e.to_string()))?;
-        renderer.text.trim();
-        renderer.text_static.trim();
-        rows_waiting_max = rows_waiting_max.max(renderer.rows_waiting());
-        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        self.renderer.text.trim();
+        self.renderer.text_static.trim();
+        self.rows_waiting_max = self.rows_waiting_max.max(self.renderer.rows_waiting());
+        self.times.push(start.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
     }
-    let rgba = offscreen::read_rgba(ctx, &target.texture, o.width, o.height)?;
-    if let Some(path) = &o.out {
-        offscreen::write_png(path, o.width, o.height, &rgba)?;
+
+    /// What every panel says as of the last frame.
+    pub fn texts(&self) -> &[crate::layout::panels::PanelText] {
+        &self.view.texts
     }
-    Ok(Outcome {
-        adapter: ctx.adapter_name.clone(),
-        frame_ms: times,
-        prepare_ms: prep,
-        banks: view.map.banks,
-        rows_waiting_max,
-        rgba,
-        layout: view.layout.clone(),
-        map: view.map.clone(),
-    })
+
+    /// The last frame's layout.
+    pub fn layout(&self) -> Option<&crate::layout::Layout> {
+        self.view.layout.as_ref()
+    }
+
+    /// The last frame's pixels (RGBA rows).
+    pub fn read(&self) -> Result<Vec<u8>, RenderError> {
+        offscreen::read_rgba(
+            self.ctx,
+            &self.target.texture,
+            self.size.width,
+            self.size.height,
+        )
+    }
+
+    fn outcome(self, rgba: Vec<u8>) -> Outcome {
+        Outcome {
+            adapter: self.ctx.adapter_name.clone(),
+            frame_ms: self.times,
+            prepare_ms: self.prep,
+            banks: self.view.map.banks,
+            rows_waiting_max: self.rows_waiting_max,
+            rgba,
+            layout: self.view.layout.clone(),
+            map: self.view.map.clone(),
+        }
+    }
 }

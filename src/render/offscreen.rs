@@ -100,14 +100,42 @@ pub fn read_rgba(
     let data = slice
         .get_mapped_range()
         .map_err(|e| RenderError::Readback(e.to_string()))?;
-    let mut out = Vec::with_capacity((width * height * 4) as usize);
-    for row in 0..height as usize {
-        let start = row * padded as usize;
-        out.extend_from_slice(&data[start..start + (width * 4) as usize]);
-    }
+    let out = unpad_rows(
+        &data,
+        padded as usize,
+        width as usize,
+        height as usize,
+        false,
+    );
     drop(data);
     buf.unmap();
     Ok(out)
+}
+
+/// Tightly packed RGBA8 rows from read-back rows `padded` bytes apart (a multiple of 256, as
+/// copies to buffers require); `bgra`: the source is BGRA and is swapped to RGBA, alpha opaque.
+pub fn unpad_rows(data: &[u8], padded: usize, width: usize, height: usize, bgra: bool) -> Vec<u8> {
+    let row = width * 4;
+    let mut out = Vec::with_capacity(row * height);
+    for r in 0..height.min(data.len() / padded.max(1)) {
+        let src = &data[r * padded..r * padded + row];
+        if bgra {
+            for px in src.chunks_exact(4) {
+                out.extend_from_slice(&[px[2], px[1], px[0], 255]);
+            }
+        } else {
+            out.extend_from_slice(src);
+        }
+    }
+    out
+}
+
+/// Whether a texture format stores blue first (the window's usual formats).
+pub fn is_bgra(format: wgpu::TextureFormat) -> bool {
+    matches!(
+        format,
+        wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+    )
 }
 
 /// Writes RGBA8 pixels as a PNG.

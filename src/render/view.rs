@@ -60,7 +60,7 @@ fn run_of(states: &[u32], kind: u32) -> Option<std::ops::Range<u32>> {
 fn text_key(scene: &Scene) -> String {
     let s = &scene.settings;
     format!(
-        "{} {} {} {} {:?} {:?} {} {} {} {} {} {} {} {} {}",
+        "{} {} {} {} {:?} {:?} {} {} {} {} {} {} {} {} {} {} {}",
         s.model.id,
         s.gpu.id,
         s.context,
@@ -74,6 +74,8 @@ fn text_key(scene: &Scene) -> String {
         s.gpu_util,
         s.speed,
         s.paused,
+        s.hold,
+        s.block_tokens,
         s.seed,
         scene.shards
     )
@@ -203,6 +205,13 @@ impl View {
             self.map.rebuild(scene, capacity);
             self.map_key = Some(key);
             st.map_rebuilt = true;
+        }
+        // The panels follow every change of state: memory (above), and what the settings alone
+        // change (pause, speed, hold), which leave memory as it was.
+        let text_key = text_key(scene);
+        let settings_changed = self.text_key.as_ref() != Some(&text_key);
+        let texts_due = st.map_rebuilt || st.layout_rebuilt || settings_changed;
+        if texts_due {
             self.texts = panels::texts(scene, &self.map, layout);
         }
         if st.layout_rebuilt || self.instance_banks != self.map.banks {
@@ -260,7 +269,7 @@ impl View {
             st.shapes_rebuilt = true;
             r.invalidate_static();
         }
-        if st.map_rebuilt || st.layout_rebuilt {
+        if texts_due {
             // Panels that rarely change go into the static layer; the others are reshaped at most
             // 10 times a second of animation (numbers changing faster cannot be read), at once when
             // a setting or the layout changed.
@@ -275,13 +284,12 @@ impl View {
             if r.text_static.reshaped > 0 {
                 r.invalidate_static();
             }
-            let key = text_key(scene);
             let due = st.layout_rebuilt
                 || self.force_text
-                || self.text_key.as_ref() != Some(&key)
+                || settings_changed
                 || !(time - self.last_text_time < 0.1 && time >= self.last_text_time);
             if due {
-                self.text_key = Some(key);
+                self.text_key = Some(text_key);
                 self.last_text_time = time;
                 self.force_text = false;
                 r.text
