@@ -52,52 +52,142 @@ fn done_criterion_llama_70b_at_1m() {
     assert_eq!(v["context"], 1_000_000);
 }
 
-#[test]
-fn json_has_every_documented_field() {
-    let v = json(&[
-        "calc",
-        "--model",
-        "qwen3-next-80b-a3b",
-        "--batch",
-        "4",
-        "--json",
-    ]);
-    for k in [
-        "kv_cache_bytes",
-        "fixed_state_bytes",
-        "weights_bytes",
-        "total_bytes",
-        "gpus_needed",
-        "gpu_memory_bytes",
-    ] {
-        assert!(v[k].is_u64(), "{k} is an integer: {}", v[k]);
+/// Every leaf of a JSON object as a dotted path (`capacity.kv_tokens`).
+fn leaves(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(v, &p, out);
+            }
+        }
+        _ => out.push(prefix.to_string()),
     }
-    for (obj, keys) in [
-        ("allocated_bytes", &["static", "continuous", "paged"][..]),
-        (
-            "attention_scores_bytes",
-            &["without_flash", "with_flash"][..],
-        ),
-        (
-            "capacity",
-            &["gpu_blocks", "kv_tokens", "max_concurrency"][..],
-        ),
-    ] {
-        for k in keys {
-            assert!(v[obj][k].is_u64(), "{obj}.{k}: {}", v[obj][k]);
+}
+
+/// The field names README's `--json` table documents (every backticked name in its first column).
+fn documented_fields() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("### `--json` fields")
+        .nth(1)
+        .expect("README has a --json fields section");
+    let mut out = Vec::new();
+    for line in table.lines().skip_while(|l| !l.starts_with('|')) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let first = line.split('|').nth(1).unwrap_or("");
+        for (i, part) in first.split('`').enumerate() {
+            if i % 2 == 1 {
+                out.push(part.to_string());
+            }
         }
     }
-    // defaults: H100, 128K, paged, 0.9
-    assert_eq!(v["gpu_memory_bytes"], 80u64 << 30);
-    assert_eq!(v["context"], 131_072);
-    assert_eq!(v["policy"], "paged");
-    assert_eq!(v["batch"], 4);
-    assert!(v["fixed_state_bytes"].as_u64().unwrap() > 0);
-    // total = weights + paged KV + fixed state
-    let sum = v["weights_bytes"].as_u64().unwrap()
-        + v["allocated_bytes"]["paged"].as_u64().unwrap()
-        + v["fixed_state_bytes"].as_u64().unwrap();
-    assert_eq!(v["total_bytes"].as_u64().unwrap(), sum);
+    out
+}
+
+#[test]
+fn json_has_every_documented_field() {
+    // Llama 3.1 8B, four 128K sequences, paged, on an H100; every value by hand from the config
+    // (32 layers, 8 KV heads, head_dim 128, 32 query heads, 8,030,261,248 bf16 parameters) and
+    // the datasheet (80 GiB, 3.35 TB/s).
+    let v = json(&["calc", "--model", "llama-3.1-8b", "--batch", "4", "--json"]);
+    let mut got = Vec::new();
+    leaves(&v, "", &mut got);
+    let mut documented = documented_fields();
+    got.sort();
+    documented.sort();
+    assert_eq!(got, documented, "JSON fields vs README's table");
+    let kv = 4u64 * 131_072 * 131_072; // 68,719,476,736
+    let weights = 8_030_261_248u64 * 2;
+    let total = weights + kv; // 84,779,999,232
+    let mem = 80u64 << 30;
+    let usable = 77_309_411_328u64; // floor(80 GiB x 0.9)
+    let scores = 32u64 * 4 * 131_072 * 131_072 * 2; // 4 TiB
+    let want = serde_json::json!({
+        "model": "llama-3.1-8b",
+        "gpu": "h100",
+        "context": 131_072,
+        "batch": 4,
+        "tokens": 524_288,
+        "kv_dtype": "bf16",
+        "weight_format": "bf16",
+        "policy": "paged",
+        "gpu_util": 0.9,
+        "kv_bytes_per_token": 131_072,
+        "kv_cache_bytes": kv,
+        "fixed_state_bytes": 0,
+        "weights_bytes": weights,
+        "allocated_bytes": {"static": kv, "continuous": kv, "paged": kv},
+        "total_bytes": total,
+        "gpu_memory_bytes": mem,
+        "usable_bytes_per_gpu": usable,
+        "beyond_one_gpu_bytes": 0,
+        "gpus_needed": 2,
+        "scores_gpus_needed": 57, // 4 TiB / 72 GiB = 56.9
+        "efficiency": 1.0,
+        "attention_scores_bytes": {
+            "without_flash": scores,
+            "with_flash": 32u64 * 4 * 131_072 * 4,
+            "saved_by_flash": scores - 32 * 4 * 131_072 * 4,
+        },
+        "capacity": {
+            "usable_bytes": usable - weights, // 61,248,888,832
+            "block_tokens": 16,
+            "block_bytes": 2_097_152,
+            "gpu_blocks": 29_205,
+            "kv_tokens": 467_280,
+            "max_concurrency": 3,
+            "free_bytes": 0,
+            "free_tokens": 0,
+        },
+        "per_gpu": {
+            "gpus": 2,
+            "weights_bytes": weights / 2,
+            "kv_bytes": kv / 2,
+            "fixed_state_bytes": 0,
+            "total_bytes": total / 2,
+            "block_bytes": 1_048_576,
+            "kv_room_bytes": mem - weights / 2,
+            "free_bytes": mem - total / 2,
+            "scores_bytes": scores / 2,
+        },
+        "decode": {
+            "bytes_per_step": total,
+            "gpus": 2,
+            "bytes_per_step_per_gpu": total / 2,
+        },
+        "formula": "2 × 32 layers × 8 KV heads × 128 head_dim × 2 B × 131,072 tokens × 4 sequences = 64.00 GiB",
+    });
+    let mut want_leaves = Vec::new();
+    leaves(&want, "", &mut want_leaves);
+    for path in &want_leaves {
+        let pick = |v: &serde_json::Value| {
+            path.split('.')
+                .fold(v.clone(), |v, k| v.get(k).cloned().unwrap_or_default())
+        };
+        assert_eq!(pick(&v), pick(&want), "{path}");
+    }
+    // The floating-point fields: 84,779,999,232 B at 2 x 3.35 TB/s.
+    let f = |path: &str| {
+        path.split('.')
+            .fold(&v, |v, k| &v[k])
+            .as_f64()
+            .unwrap_or_else(|| panic!("{path}"))
+    };
+    let step = 84_779_999_232.0 / 6.7e12;
+    assert!((f("decode.step_seconds") - step).abs() < 1e-12);
+    assert!((f("decode.tokens_per_second") - 4.0 / step).abs() < 1e-6);
+    assert!((f("decode.tokens_per_second_per_sequence") - 1.0 / step).abs() < 1e-6);
+    assert!((f("memory_fraction") - 84_779_999_232.0 / 85_899_345_920.0).abs() < 1e-12);
+    // Every field has been checked: the exact ones and the four floating-point ones.
+    assert_eq!(want_leaves.len() + 4, got.len());
 }
 
 #[test]
@@ -318,6 +408,27 @@ fn bad_input_is_one_line_and_status_2() {
         "unknown backend",
     );
     rejects(&["render"], "--out");
+    rejects(
+        &["calc", "--block-size", "0"],
+        "outside 1..=1024 tokens per page",
+    );
+    rejects(
+        &["calc", "--block-size", "sixteen"],
+        "whole number of tokens",
+    );
+    // Window flags belong to the window: before another command they are refused, not ignored.
+    rejects(&["--fa", "calc"], "cannot be used with '--fa'");
+    rejects(
+        &["--batch", "8", "list", "gpus"],
+        "cannot be used with '--batch'",
+    );
+    rejects(&["--frames", "0"], "1 or more");
+    rejects(&["--seconds", "0"], "more than 0 seconds");
+    rejects(&["--frames", "5", "--seconds", "2"], "--seconds");
+    rejects(
+        &["--screenshot", "/tmp/x.png"],
+        "--screenshot needs --frames",
+    );
 }
 
 #[test]

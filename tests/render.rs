@@ -736,3 +736,31 @@ fn panels_follow_every_change_of_state() {
         "{info}"
     );
 }
+
+#[test]
+fn the_memory_apocalypse_turns_the_packages_red() {
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.batch = 1;
+    s.pa = true;
+    s.context = 100_000_000;
+    let Some(o) = render(&s, 1920, 1080, 1.0, None) else {
+        return;
+    };
+    s.context = 131_072;
+    let calm = render(&s, 1920, 1080, 1.0, None).unwrap();
+    let l = o.layout.as_ref().unwrap();
+    let mut red = 0;
+    for m in l.modules.iter().filter(|m| m.active) {
+        // the middle of the package's top border (a 1-px outline on the package's edge)
+        let (x, y) = (m.rect.x + m.rect.w / 2.0, m.rect.y + 0.5);
+        let c = px(&o, 1920, x, y);
+        assert!(close(c, pal::DANGER, 40), "package border at 100M: {c:?}");
+        let c = px(&calm, 1920, x, y);
+        assert!(
+            close(c, pal::MODULE_BORDER, 40),
+            "package border at 128K: {c:?}"
+        );
+        red += 1;
+    }
+    assert_eq!(red, 5, "the H100's five active stacks");
+}

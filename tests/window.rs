@@ -254,10 +254,13 @@ fn the_screenshot_is_the_frame_on_the_screen() {
             }
             let Some(screen) = grab_screen(&display) else {
                 let _ = child.kill();
+                let _ = child.wait();
                 return;
             };
             last = Some(screen);
         }
+        let _ = child.kill();
+        let _ = child.wait();
         let (sw, _, screen) = last.expect("the window was on the screen");
         let (w, h, png) = read_png(&shot);
         assert_eq!((w, h), (1280, 720), "{mode}");

@@ -171,5 +171,14 @@ mod tests {
             action_for(&Key::Named(NamedKey::PageDown), false),
             Some(Action::NextContext)
         );
+        // ] doubles the batch up to the 256 sequences the scene draws, [ halves it down to 1.
+        for _ in 0..10 {
+            apply(&mut s, &cat, Action::BatchUp);
+        }
+        assert_eq!(s.batch, 256);
+        for _ in 0..10 {
+            apply(&mut s, &cat, Action::BatchDown);
+        }
+        assert_eq!(s.batch, 1);
     }
 }
