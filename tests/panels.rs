@@ -286,9 +286,13 @@ fn the_memory_apocalypse() {
     s.pa = true;
     s.context = 100_000_000;
     let t = texts(&Scene::at_end(&s));
+    let banner = "MEMORY APOCALYPSE: 11.92 TiB of KV at 100,000,000 tokens. Build a datacenter: \
+                  170 × H100";
+    assert_eq!(panel(&t, PanelKind::Banner), banner);
+    // Mid-sweep the banner speaks of the same full context and the same GPUs.
     assert_eq!(
-        panel(&t, PanelKind::Banner),
-        "MEMORY APOCALYPSE: 11.92 TiB of KV. Build a datacenter: 170 × H100"
+        panel(&texts(&Scene::at(&s, 6.0)), PanelKind::Banner),
+        banner
     );
     let j = calc(&["--model", "llama-3.1-8b", "--context", "100M"]);
     assert_eq!(j["allocated_bytes"]["paged"], 13_107_200_000_000u64);

@@ -466,9 +466,11 @@ pub fn texts_for(
                 if apocalypse(scene) {
                     spans.push(
                         Span::new(
+                            // The sweep's fullest state, whose GPUs it counts.
                             format!(
-                                "MEMORY APOCALYPSE: {} of KV. Build a datacenter: {} × {}",
-                                units::bytes(r.allocated_bytes.get(policy)),
+                                "MEMORY APOCALYPSE: {} of KV at {} tokens. Build a datacenter: {} × {}",
+                                units::bytes(scene.sweep.allocated_bytes.get(policy)),
+                                units::count(s.context as u128),
                                 count(gpus),
                                 gpu
                             ),

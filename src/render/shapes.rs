@@ -405,3 +405,24 @@ impl ShapesPipeline {
         pass.draw_indexed(range, 0, 0..1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_tiles_follow_the_devices_tile() {
+        // FlashAttention-2 on sm90: 128 query rows x 64 keys. Ten query blocks across, each key
+        // block half a query block tall, so 20 up; query block i visits the 2(i + 1) key blocks
+        // that start before its last query: 2 + 4 + ... + 20 = 110 tiles.
+        let (across, up, visits) = flash_grid(Some((128, 64)));
+        assert_eq!((across, up), (10, 20));
+        assert_eq!(visits, vec![2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+        // sm86/sm89: 64 x 64, square tiles, the plain causal triangle of 55.
+        let (across, up, visits) = flash_grid(Some((64, 64)));
+        assert_eq!((across, up), (10, 10));
+        assert_eq!(visits.iter().sum::<u32>(), 55);
+        // No FA2 kernel: drawn square as well.
+        assert_eq!(flash_grid(None), flash_grid(Some((64, 64))));
+    }
+}
