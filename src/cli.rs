@@ -44,6 +44,8 @@ pub enum Command {
     Calc(CalcArgs),
     /// List the catalog.
     List(ListArgs),
+    /// The reference tables of seed 002, recomputed, with a note on every cell the seed got wrong.
+    Table(TableArgs),
     /// Open the window (the default when no command is given).
     Run(RunArgs),
     /// Render one frame (or N frames, timed) headless to a PNG.
@@ -237,7 +239,17 @@ pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settin
     s.weight_dtype = a.state.weight_dtype;
     s.skip_weights = a.state.skip_weights;
     s.gpu_util = a.state.gpu_util;
-    s.block_tokens = a.state.block_size;
+    s.engine = a.state.engine;
+    s.block_tokens = a
+        .state
+        .block_size
+        .unwrap_or(a.state.engine.default_block_tokens());
+    s.tp = a.state.tp;
+    s.pp = a.state.pp;
+    if a.state.tp.is_some() || a.state.pp > 1 {
+        crate::calc::engine::check_parallel(&s.model, a.state.tp.unwrap_or(1), a.state.pp)
+            .map_err(UsageError::Invalid)?;
+    }
     s.cb = a.cb;
     s.pa = a.pa;
     s.fa = a.fa;
@@ -282,12 +294,29 @@ pub struct StateArgs {
     /// Leave the weights out of the memory (they live elsewhere).
     #[arg(long)]
     pub skip_weights: bool,
-    /// Fraction of GPU memory the engine may use (vLLM --gpu-memory-utilization).
-    #[arg(long, value_name = "F", default_value_t = calc::DEFAULT_GPU_UTIL, value_parser = parse_util)]
-    pub gpu_util: f64,
-    /// Tokens per KV page (vLLM --block-size).
-    #[arg(long, value_name = "N", default_value_t = calc::BLOCK_TOKENS, value_parser = parse_block)]
-    pub block_size: u64,
+    /// The engine's utilization: vLLM --gpu-memory-utilization (default 0.9), SGLang
+    /// --mem-fraction-static (default: its rule for the GPU and TP).
+    #[arg(long, value_name = "F", value_parser = parse_util)]
+    pub gpu_util: Option<f64>,
+    /// Tokens per KV page (vLLM --block-size, default 16; SGLang --page-size, default 1).
+    #[arg(long, value_name = "N", value_parser = parse_block)]
+    pub block_size: Option<u64>,
+    /// Whose startup rules size the cache: vllm or sglang.
+    #[arg(long, value_name = "E", default_value = "vllm", value_parser = parse_engine)]
+    pub engine: calc::Engine,
+    /// Tensor-parallel degree (must divide the attention heads); default: capacity on one GPU.
+    #[arg(long, value_name = "N", value_parser = parse_parallel)]
+    pub tp: Option<u64>,
+    /// Pipeline-parallel degree.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_parallel)]
+    pub pp: u64,
+    /// vLLM --max-num-batched-tokens (the profiling run; default as `vllm serve`: 8192 on GPUs of
+    /// 70 GiB and more other than A100s, else 2048).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub max_num_batched_tokens: Option<u64>,
+    /// vLLM --max-num-seqs (default 1024 or 256, as above).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub max_num_seqs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -322,6 +351,13 @@ pub struct CalcArgs {
     #[arg(long, value_name = "N,N,..", value_delimiter = ',', value_parser = parse_context)]
     pub lengths: Option<Vec<u64>>,
     /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Print one JSON object instead of the tables.
     #[arg(long)]
     pub json: bool,
 }
@@ -370,6 +406,27 @@ fn parse_batch(s: &str) -> Result<u64, String> {
         return Err(format!("'{s}' is outside 1..={MAX_BATCH}"));
     }
     Ok(n)
+}
+
+fn parse_engine(s: &str) -> Result<calc::Engine, String> {
+    calc::Engine::parse(s).ok_or_else(|| format!("unknown engine '{s}' (use vllm or sglang)"))
+}
+
+/// Largest tensor- or pipeline-parallel degree accepted.
+pub const MAX_PARALLEL: u64 = 65_536;
+
+fn parse_parallel(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_PARALLEL).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a degree in 1..={MAX_PARALLEL}")),
+    }
+}
+
+fn parse_positive(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=1 << 24).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number in 1..=16,777,216")),
+    }
 }
 
 /// Largest page accepted, in tokens.
@@ -433,21 +490,38 @@ pub fn resolve(cat: &Catalog, s: &StateArgs) -> Result<(Model, Gpu), UsageError>
 }
 
 /// The workload a state describes (all sequences at `tokens`, default the full context).
-pub fn workload(model: &Model, s: &StateArgs, policy: Policy, lengths: Vec<u64>) -> Workload {
+pub fn workload(
+    model: &Model,
+    gpu: &Gpu,
+    s: &StateArgs,
+    policy: Policy,
+    lengths: Vec<u64>,
+) -> Result<Workload, UsageError> {
     let mut w = Workload::uniform(model, s.context, 1);
     w.lengths = lengths;
-    if let Some(d) = s.weight_dtype {
-        w.weights = WeightFormat::Uniform { dtype: d };
-    }
-    // The KV default is the model's own dtype, whatever --weight-dtype says.
-    w.kv_dtype = s
-        .kv_dtype
-        .unwrap_or_else(|| model.weights.default_kv_dtype());
+    // As the engine serves the checkpoint (`dtype="auto"`), unless --weight-dtype says otherwise.
+    let served = calc::engine::served_weights(model, &gpu.device());
+    w.weights = match s.weight_dtype {
+        Some(d) => WeightFormat::for_dtype(d),
+        None => served,
+    };
+    // The KV default is the compute dtype (vLLM's kv-cache-dtype "auto"): the weights' own 16 or
+    // 32 bits, bf16 under quantized weights.
+    w.kv_dtype = s.kv_dtype.unwrap_or_else(|| w.weights.default_kv_dtype());
     w.skip_weights = s.skip_weights;
     w.gpu_util = s.gpu_util;
-    w.block_tokens = s.block_size;
+    w.engine = s.engine;
+    w.block_tokens = s.block_size.unwrap_or(s.engine.default_block_tokens());
+    w.tp = s.tp;
+    w.pp = s.pp;
+    w.max_num_batched_tokens = s.max_num_batched_tokens;
+    w.max_num_seqs = s.max_num_seqs;
     w.policy = policy;
-    w
+    if s.tp.is_some() || s.pp > 1 {
+        calc::engine::check_parallel(model, s.tp.unwrap_or(1), s.pp)
+            .map_err(UsageError::Invalid)?;
+    }
+    Ok(w)
 }
 
 pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, UsageError> {
@@ -475,7 +549,7 @@ pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, U
             units::count(a.state.context as u128)
         )));
     }
-    let w = workload(&model, &a.state, a.policy.into(), lengths);
+    let w = workload(&model, &gpu, &a.state, a.policy.into(), lengths)?;
     let r = calc::report(&model, &gpu.device(), &w);
     if a.json {
         serde_json::to_string_pretty(&r)
@@ -533,6 +607,93 @@ pub fn run_list(cli_catalog: Option<&PathBuf>, a: &ListArgs) -> Result<String, U
         }
     };
     out.map_err(|e| UsageError::Output(e.to_string()))
+}
+
+pub fn run_table(cli_catalog: Option<&PathBuf>, a: &TableArgs) -> Result<String, UsageError> {
+    use calc::tables;
+    let cat = load_catalog(cli_catalog)?;
+    let models = tables::SEED_FP16
+        .iter()
+        .map(|(id, _, _)| cat.model(id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let llama70 = cat.model("llama-3.1-70b")?;
+    let h100 = cat.gpu("h100")?.device();
+    let t = tables::build(&models, llama70, &h100);
+    if a.json {
+        return serde_json::to_string_pretty(&t)
+            .map(|s| s + "\n")
+            .map_err(|e| UsageError::Output(e.to_string()));
+    }
+    let cell = |c: &tables::Cell| {
+        if c.seed_wrong {
+            format!("{} (seed: {})", units::bytes(c.bytes), c.seed)
+        } else {
+            units::bytes(c.bytes)
+        }
+    };
+    let mut out = String::from(
+        "KV cache in fp16 (seed 002, \"Standard FP16 Precision\"; 128K = 131,072 tokens, 1M = 1,000,000)\n",
+    );
+    out.push_str(&format!(
+        "{:<15} {:>26} {:>11} {:>26} {:>27} {:>13} {:>13}\n",
+        "model", "128K", "1M", "2M", "10M", "H100s @10M", "with weights"
+    ));
+    let mut notes = Vec::new();
+    for r in &t.fp16 {
+        let seed = if r.h100s_kv_alone != r.seed_h100s {
+            format!("{} (seed: {})", r.h100s_kv_alone, r.seed_h100s)
+        } else {
+            r.h100s_kv_alone.to_string()
+        };
+        out.push_str(&format!(
+            "{:<15} {:>26} {:>11} {:>26} {:>27} {:>13} {:>13}\n",
+            r.name,
+            cell(&r.cells[0]),
+            cell(&r.cells[1]),
+            cell(&r.cells[2]),
+            cell(&r.cells[3]),
+            seed,
+            units::count(r.h100s_with_weights as u128)
+        ));
+        if !r.note.is_empty() {
+            notes.push(format!("{}: {}", r.name, r.note));
+        }
+    }
+    out.push_str(
+        "\nLlama 3.1 70B at 1,000,000 tokens by KV dtype (seed 002, \"Impact of Data Types\")\n",
+    );
+    out.push_str(&format!(
+        "{:<6} {:>22} {:>11} {:>13} {:>22}\n",
+        "dtype", "KV cache", "H100s", "with weights", "reduction"
+    ));
+    for r in &t.dtypes {
+        let h = if r.h100s_kv_alone != r.seed_h100s {
+            format!("{} (seed: {})", r.h100s_kv_alone, r.seed_h100s)
+        } else {
+            r.h100s_kv_alone.to_string()
+        };
+        let red = if (r.reduction - r.seed_reduction).abs() > 0.05 {
+            format!("{:.1}% (seed: {}%)", r.reduction, r.seed_reduction)
+        } else {
+            format!("{:.1}%", r.reduction)
+        };
+        out.push_str(&format!(
+            "{:<6} {:>22} {:>11} {:>13} {:>22}\n",
+            r.kv_dtype.name(),
+            cell(&r.cell),
+            h,
+            r.h100s_with_weights,
+            red
+        ));
+        if !r.note.is_empty() {
+            notes.push(format!("{}: {}", r.kv_dtype.name(), r.note));
+        }
+    }
+    out.push_str("\nH100 counts are the calculator's: the GPUs whose vLLM budget (79.19 GiB x 0.9, less activation and non-torch memory) holds the cache alone, as the seed counts, or with the weights. The seed divides the cache by 80 GiB: its counts are right by that rule, which leaves the engine no room.\n");
+    for n in notes {
+        out.push_str(&format!("- {n}\n"));
+    }
+    Ok(out)
 }
 
 pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<String, UsageError> {

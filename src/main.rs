@@ -29,6 +29,7 @@ fn main() -> ExitCode {
     let result: Result<String, cli::UsageError> = match &cli.command {
         Some(Command::Calc(a)) => cli::run_calc(cli.catalog.as_ref(), a),
         Some(Command::List(a)) => cli::run_list(cli.catalog.as_ref(), a),
+        Some(Command::Table(a)) => cli::run_table(cli.catalog.as_ref(), a),
         Some(Command::Render(a)) => cli::run_render(cli.catalog.as_ref(), a),
         Some(Command::Run(a)) => cli::run_window(cli.catalog.as_ref(), a),
         None => cli::run_window(cli.catalog.as_ref(), &cli.run),

@@ -114,8 +114,12 @@ fn mla_formula_and_size() {
     assert!(r
         .formula
         .starts_with("61 layers × (512 latent + 64 rope) × 2 B × 1,000,000 tokens"));
-    // FP8 checkpoint: 671,026,419,200 parameters x 1 byte
-    assert_eq!(r.weights_bytes, 671_026_419_200);
+    // FP8 checkpoint, embedding and LM head in bf16: (671,026,419,200 - 2 x 129,280 x 7,168)
+    // parameters x 1 B + 1,853,358,080 x 2 B
+    assert_eq!(
+        r.weights_bytes,
+        671_026_419_200 - 1_853_358_080 + 2 * 1_853_358_080
+    );
 }
 
 #[test]
@@ -221,14 +225,27 @@ fn attention_scores_at_true_size() {
 
 #[test]
 fn vllm_capacity_terms() {
-    // Llama 3.1 8B on H100 at 0.9: 77,309,411,328 - 16,060,522,496 weights = 61,248,888,832 B free;
-    // one block = 16 x 131,072 B = 2 MiB -> 29,205 blocks = 467,280 tokens; 3 sequences of 128K.
+    // Llama 3.1 8B on an H100 under vLLM's 0.19 rules at the default 0.9, TP 1:
+    // CUDA shows 79.19 GiB = 85,029,615,043 B (vLLM logs it on H100s), x 0.9 = 76,526,653,538 B;
+    // weights 16,060,522,496 B; activation of the profiling run (8,192 tokens, 1,024 sequences):
+    // -0.06 GiB + 1.28 x 8,192 x 4,096 x 2 B + 3.81 x 1,024 x 128,256 x 4 B = 2,023,007,191 B;
+    // non-torch 0.25 GiB = 268,435,456 B. Left: 58,174,688,394 B = 27,739 blocks of 2 MiB
+    // (16 tokens x 131,072 B) = 443,824 tokens; 27,739 / 8,192 blocks a 128K request = 3.39x.
     let r = run("llama-3.1-8b", 131_072, 1);
-    assert_eq!(r.capacity.usable_bytes, 61_248_888_832);
-    assert_eq!(r.capacity.block_bytes, 2 * 1024 * 1024);
-    assert_eq!(r.capacity.gpu_blocks, 29_205);
-    assert_eq!(r.capacity.kv_tokens, 467_280);
-    assert_eq!(r.capacity.max_concurrency, 3);
+    let c = &r.capacity;
+    assert_eq!(c.device_memory_bytes, 85_029_615_043);
+    assert!(c.device_memory_measured);
+    assert_eq!(c.requested_bytes, 76_526_653_538);
+    assert_eq!(c.weights_bytes, 16_060_522_496);
+    assert_eq!(c.activation_bytes, 2_023_007_191);
+    assert_eq!(c.non_torch_bytes, 268_435_456);
+    assert_eq!(c.cuda_graph_bytes, 0);
+    assert_eq!(c.usable_bytes, 58_174_688_394);
+    assert_eq!(c.block_bytes, 2 * 1024 * 1024);
+    assert_eq!(c.gpu_blocks, 27_739);
+    assert_eq!(c.kv_tokens, 443_824);
+    assert!((c.max_concurrency - 27_739.0 / 8_192.0).abs() < 1e-12);
+    assert_eq!(c.max_sequences, 3);
     // 405B does not fit one H100: no room at all.
     let r = run("llama-3.1-405b", 131_072, 1);
     assert_eq!(r.capacity.usable_bytes, 0);
@@ -338,12 +355,14 @@ fn seed_table_cells_that_are_wrong() {
     let v = table_kv("deepseek-v3", 131_072) / GIB;
     assert!((v - 8.578).abs() < 0.001, "{v}");
     // INT4 at 1M "fits 1 H100": only the 76 GiB of KV does. With Llama-70B's 131 GiB of bf16
-    // weights and vLLM's 0.9 utilization it needs 3 H100s (int4 weights too: 2).
+    // weights, under vLLM's rules at 0.9 (per GPU of a split: 79.19 GiB x 0.9 = 71.27 GiB, less
+    // 1.96 GiB of activation and 2.12 GiB of non-torch memory = 67.19 GiB), 222.97 GB need 3.09
+    // of them: 4 H100s. int4 weights (embeddings bf16), 38.43 GB + the 81.92 GB of KV: 2.
     let m = model("llama-3.1-70b");
     let mut w = Workload::uniform(&m, 1_000_000, 1);
     w.kv_dtype = Dtype::Int4;
-    assert_eq!(report(&m, &h100(), &w).gpus_needed, 3);
-    w.weights = WeightFormat::Uniform { dtype: Dtype::Int4 };
+    assert_eq!(report(&m, &h100(), &w).gpus_needed, 4);
+    w.weights = WeightFormat::for_dtype(Dtype::Int4);
     assert_eq!(report(&m, &h100(), &w).gpus_needed, 2);
     // "DeepSeek-V3: 7x memory reduction through KV-LoRA": per token it is 7.3x smaller than
     // Llama-405B, 4.7x smaller than Llama-70B, and 57x smaller than its own 128 heads would need
@@ -413,8 +432,8 @@ fn gpu_capacities_use_binary_gigabytes() {
 #[test]
 fn parameter_counts_from_shapes_match_published_totals() {
     // Counted from the config's shapes. Where the publisher gives an exact integer (Hugging Face's
-    // safetensors total, or the model card's) it must match to the parameter; three models
-    // publish only a rounded total, and must round to it.
+    // safetensors total, or the model card's) it must match to the parameter; the others publish
+    // only a rounded total, and must round to it.
     let exact = [
         "gpt2",
         "llama-3.2-1b",
@@ -437,16 +456,38 @@ fn parameter_counts_from_shapes_match_published_totals() {
         "gemma-2-9b",
         "gpt-oss-20b",
         "gpt-oss-120b",
+        "llama-3.3-70b",
+        "llama-4-scout",
+        "llama-4-maverick",
+        "qwen3-235b-a22b",
+        "qwen3-30b-a3b",
+        "deepseek-v2-lite",
+        "gemma-3-27b",
+        "mistral-small-3",
+        "phi-4",
     ];
     // (id, the published figure, half its last digit)
     let rounded = [
         ("phi-3.5-moe", 41.9e9, 0.05e9),     // "41.9B"
         ("qwen3-next-80b-a3b", 80e9, 0.5e9), // "80B in total"
         ("deepseek-v3", 671e9, 0.5e9),       // "671B main model weights"
+        ("deepseek-r1", 671e9, 0.5e9),       // "671B total"
+        ("mistral-large-2", 123e9, 0.5e9),   // "123 billion parameters"
+        // README figures in whole billions, within 1 %: GLM's and MiniMax's counts are not
+        // published more exactly (HF's totals add MTP layers and FP8 scales)
+        ("glm-4.5", 355e9, 3.55e9),
+        ("glm-4.5-air", 106e9, 1.06e9),
+        ("minimax-m2", 230e9, 2.3e9),
     ];
     let c = cat();
+    // Kimi K2: HF's total of the FP8 checkpoint, 1,026,408,235,864, is 3,416 more than its shapes.
+    let kimi = c.model("kimi-k2").unwrap();
+    assert_eq!(kimi.params.total, 1_026_408_235_864 - 3_416);
     for m in &c.models {
         let p = m.published.as_ref().unwrap();
+        if m.id == "kimi-k2" {
+            continue;
+        }
         if exact.contains(&m.id.as_str()) {
             assert_eq!(m.params.total, p.total, "{}", m.id);
         } else {
@@ -463,7 +504,13 @@ fn parameter_counts_from_shapes_match_published_totals() {
             );
         }
         if m.params.experts == 0 {
-            assert_eq!(m.params.active, m.params.total, "{}", m.id);
+            // a dense model uses every parameter but a vision tower's for a text token
+            assert_eq!(
+                m.params.active,
+                m.params.total - m.params.vision,
+                "{}",
+                m.id
+            );
         }
     }
 }
@@ -644,11 +691,180 @@ proptest! {
 #[test]
 fn decode_counts_every_gpu_needed() {
     // Llama 3.1 405B, 2,048 sequences of 100M tokens: 811,706,777,600 B of weights +
-    // 516,096 B x 1e8 x 2,048 of KV = 105,697,272,506,777,600 B over 77,309,411,328 B budgets:
-    // 1,367,198 H100s, and the roofline adds up the bandwidth of every one of them.
+    // 516,096 B x 1e8 x 2,048 of KV = 105,697,272,506,777,600 B over vLLM budgets of 67.03 GiB
+    // a GPU (79.19 GiB x 0.9 less 2.12 GiB of activation and 2.12 GiB of non-torch memory):
+    // 1,468,638 H100s, and the roofline adds up the bandwidth of every one of them.
     let m = model("llama-3.1-405b");
     let r = report(&m, &h100(), &Workload::uniform(&m, 100_000_000, 2048));
-    assert_eq!(r.gpus_needed, 1_367_198);
-    assert_eq!(r.decode.gpus, 1_367_198);
-    assert_eq!(r.per_gpu.gpus, 1_367_198);
+    assert_eq!(r.gpus_needed, 1_468_638);
+    assert_eq!(r.decode.gpus, 1_468_638);
+    assert_eq!(r.per_gpu.gpus, 1_468_638);
+}
+
+#[test]
+fn new_catalog_rows_have_their_configs_kv_layout() {
+    // KV bytes a token costs in bf16 over all layers, by hand from each config, windows aside.
+    let cases: &[(&str, u128)] = &[
+        ("llama-3.3-70b", 2 * 80 * 8 * 128 * 2),
+        ("llama-4-scout", 2 * 48 * 8 * 128 * 2), // 36 chunked + 12 global layers
+        ("llama-4-maverick", 2 * 48 * 8 * 128 * 2),
+        ("qwen3-235b-a22b", 2 * 94 * 4 * 128 * 2),
+        ("qwen3-30b-a3b", 2 * 48 * 4 * 128 * 2),
+        ("deepseek-r1", 61 * (512 + 64) * 2),
+        ("deepseek-v2-lite", 27 * (512 + 64) * 2),
+        ("kimi-k2", 61 * (512 + 64) * 2),
+        ("glm-4.5", 2 * 92 * 8 * 128 * 2),
+        ("glm-4.5-air", 2 * 46 * 8 * 128 * 2),
+        ("gemma-3-27b", 2 * 62 * 16 * 128 * 2), // head_dim 128 though 5376 / 32 = 168
+        ("mistral-small-3", 2 * 40 * 8 * 128 * 2), // head_dim 128 though 5120 / 32 = 160
+        ("mistral-large-2", 2 * 88 * 8 * 128 * 2),
+        ("phi-4", 2 * 40 * 10 * 128 * 2),
+        ("minimax-m2", 2 * 62 * 8 * 128 * 2),
+    ];
+    for (id, want) in cases {
+        assert_eq!(
+            report::kv_bytes_per_token(&model(id), Dtype::Bf16),
+            *want,
+            "{id}"
+        );
+    }
+    // Llama 4: layers 3, 7, ..., 47 attend globally; the other 36 hold the current 8,192-token
+    // chunk only. At 100,000 tokens: 12 x 100,000 + 36 x (99,999 mod 8,192 + 1 = 1,696) tokens.
+    let scout = model("llama-4-scout");
+    let chunked = scout
+        .layers
+        .iter()
+        .filter(|l| matches!(l.attention, Attention::Chunked { chunk: 8192, .. }))
+        .count();
+    assert_eq!(chunked, 36);
+    assert!(matches!(scout.layers[3].attention, Attention::Full { .. }));
+    assert_eq!(
+        report::kv_bytes(&scout, Dtype::Bf16, 100_000),
+        (12 * 100_000 + 36 * 1_696) * 8 * 128 * 2 * 2
+    );
+    // Gemma 3: 5 sliding (window 1,024) then 1 global, 10 global layers in 62.
+    let g = model("gemma-3-27b");
+    let global = g
+        .layers
+        .iter()
+        .filter(|l| matches!(l.attention, Attention::Full { .. }))
+        .count();
+    assert_eq!(global, 10);
+    // Maverick: MoE every second layer (24 of 48); Scout every layer.
+    assert_eq!(model("llama-4-maverick").params.moe_layers, 24);
+    assert_eq!(scout.params.moe_layers, 48);
+    // Instruct and chat repos find their base rows, and the other way round.
+    let c = cat();
+    assert_eq!(
+        c.model("Qwen/Qwen2.5-7B-Instruct").unwrap().id,
+        "qwen2.5-7b"
+    );
+    assert_eq!(c.model("google/gemma-2-9b-it").unwrap().id, "gemma-2-9b");
+    assert_eq!(
+        c.model("mistralai/Mixtral-8x7B-Instruct-v0.1").unwrap().id,
+        "mixtral-8x7b"
+    );
+    assert_eq!(
+        c.model("deepseek-ai/DeepSeek-V2-Lite-Chat").unwrap().id,
+        "deepseek-v2-lite"
+    );
+    assert_eq!(
+        c.model("meta-llama/Llama-3.3-70B").unwrap().id,
+        "llama-3.3-70b"
+    );
+}
+
+#[test]
+fn new_accelerator_rows_have_their_datasheet_numbers() {
+    let c = cat();
+    let g = |id: &str| c.gpu(id).unwrap();
+    // memory (GB read as GiB), bandwidth (TB/s), dense bf16 TFLOPS, compute units
+    let b300 = g("b300");
+    assert_eq!(b300.memory_bytes, 288 << 30);
+    assert_eq!(b300.bandwidth, Some(8e12));
+    assert_eq!(b300.link.as_deref(), Some("NVLink 5"));
+    assert_eq!(b300.link_bandwidth, Some(1800e9));
+    let h100 = g("h100");
+    assert_eq!(h100.dense_flops, Some(989.4e12));
+    assert_eq!(h100.compute_units, Some(132));
+    assert_eq!(
+        h100.visible_memory_bytes,
+        Some((79.19f64 * GIB).round() as u64)
+    );
+    assert_eq!(g("h100-pcie").bandwidth, Some(2e12));
+    assert_eq!(g("h100-nvl").memory_bytes, 94 << 30);
+    assert_eq!(g("l4").memory_bytes, 24 << 30);
+    assert_eq!(g("tpu-v7").memory_bytes, 192 << 30);
+    assert_eq!(g("tpu-v7").bandwidth, Some(7.38e12));
+    assert_eq!(g("groq-lpu").memory_bytes, 230 << 20);
+    assert_eq!(g("l40s").onchip_sram_bytes, Some(96 << 20));
+    // one die each
+    for id in ["wse-2", "wse-3", "ipu-mk2", "groq-lpu"] {
+        assert_eq!(g(id).packages, 1, "{id}");
+    }
+    assert!(g("wse-3").wafer && !g("ipu-mk2").wafer);
+    // no bf16: the fp16 peak stands in
+    assert!(!g("t4").bf16 && !g("v100-32gb").bf16);
+    assert_eq!(g("t4").dense_flops, Some(65e12));
+    assert!(!g("t4").flops_bf16);
+}
+
+#[test]
+fn fp32_checkpoints_are_served_as_vllm_serves_them() {
+    let c = cat();
+    let gpt2 = model("gpt2");
+    let gemma = model("gemma-2-9b");
+    let h100 = c.gpu("h100").unwrap().device();
+    let t4 = c.gpu("t4").unwrap().device();
+    let uniform = |d| WeightFormat::Uniform { dtype: d };
+    // bf16 where the GPU computes in bf16; fp16 on a T4; Gemma never in fp16: fp32 on a T4.
+    assert_eq!(
+        calc::engine::served_weights(&gpt2, &h100),
+        uniform(Dtype::Bf16)
+    );
+    assert_eq!(
+        calc::engine::served_weights(&gpt2, &t4),
+        uniform(Dtype::Fp16)
+    );
+    assert_eq!(
+        calc::engine::served_weights(&gemma, &h100),
+        uniform(Dtype::Bf16)
+    );
+    assert_eq!(
+        calc::engine::served_weights(&gemma, &t4),
+        uniform(Dtype::Fp32)
+    );
+    // a bf16 checkpoint stays as it is
+    let llama = model("llama-3.1-8b");
+    assert_eq!(
+        calc::engine::served_weights(&llama, &t4),
+        uniform(Dtype::Bf16)
+    );
+}
+
+#[test]
+fn tensor_parallelism_splits_heads_and_replicates_beyond_them() {
+    // Llama 3.1 8B (8 KV heads) at 128K: TP 4 holds 2 heads a GPU, a quarter of the cache; TP 16
+    // still holds one whole head a GPU (replicated), an eighth, not a sixteenth.
+    let m = model("llama-3.1-8b");
+    let kv = 131_072u128 * 131_072;
+    let at = |tp| {
+        let mut w = Workload::uniform(&m, 131_072, 1);
+        w.tp = Some(tp);
+        report(&m, &h100(), &w)
+    };
+    assert_eq!(at(4).per_gpu.kv_bytes, kv / 4);
+    assert_eq!(at(8).per_gpu.kv_bytes, kv / 8);
+    assert_eq!(at(16).per_gpu.kv_bytes, kv / 8);
+    assert_eq!(at(16).per_gpu.gpus, 16);
+    // MLA: every GPU of a TP 8 DeepSeek-V3 holds the whole latent cache.
+    let ds = model("deepseek-v3");
+    let mut w = Workload::uniform(&ds, 131_072, 1);
+    w.tp = Some(8);
+    let r = report(&ds, &h100(), &w);
+    assert_eq!(r.per_gpu.kv_bytes, 61 * 576 * 2 * 131_072);
+    // vLLM refuses a TP that does not divide the heads, and so does kvscope.
+    assert!(calc::engine::check_parallel(&m, 3, 1).is_err());
+    assert!(calc::engine::check_parallel(&m, 16, 1).is_ok());
+    assert!(calc::engine::check_parallel(&m, 1, 33).is_err());
 }

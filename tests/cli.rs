@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The command line end to end: real output, and one clear line with exit status 2 for bad input.
 
 use std::path::PathBuf;
@@ -108,8 +109,13 @@ fn json_has_every_documented_field() {
     let weights = 8_030_261_248u64 * 2;
     let total = weights + kv; // 84,779,999,232
     let mem = 80u64 << 30;
-    let usable = 77_309_411_328u64; // floor(80 GiB x 0.9)
     let scores = 32u64 * 4 * 131_072 * 131_072 * 2; // 4 TiB
+                                                    // vLLM 0.19 rules at 0.9 (tests/calc.rs `vllm_capacity_terms` has the arithmetic): CUDA shows
+                                                    // 79.19 GiB = 85,029,615,043 B; x 0.9 = 76,526,653,538 B; activation 2,023,007,191 B;
+                                                    // non-torch 268,435,456 B on one GPU, 2.12 GiB = 2,276,332,666.88 B on each of a split, where
+                                                    // weights and KV may take 76,526,653,538 - 2,023,007,191.04 - 2,276,332,666.88 = 72,227,313,680 B:
+                                                    // 84,779,999,232 B need 1.17 of those, 2 GPUs; the 4 TiB score matrix 60.9, 61.
+    let requested = 76_526_653_538u64;
     let want = serde_json::json!({
         "model": "llama-3.1-8b",
         "gpu": "h100",
@@ -127,10 +133,10 @@ fn json_has_every_documented_field() {
         "allocated_bytes": {"static": kv, "continuous": kv, "paged": kv},
         "total_bytes": total,
         "gpu_memory_bytes": mem,
-        "usable_bytes_per_gpu": usable,
+        "usable_bytes_per_gpu": requested,
         "beyond_one_gpu_bytes": 0,
         "gpus_needed": 2,
-        "scores_gpus_needed": 57, // 4 TiB / 72 GiB = 56.9
+        "scores_gpus_needed": 61,
         "efficiency": 1.0,
         "attention_scores_bytes": {
             "without_flash": scores,
@@ -138,12 +144,28 @@ fn json_has_every_documented_field() {
             "saved_by_flash": scores - 32 * 4 * 131_072 * 4,
         },
         "capacity": {
-            "usable_bytes": usable - weights, // 61,248,888,832
+            "engine": "vllm",
+            "rules": "vLLM 0.17-0.20 rules (calibrated on 0.19.0)",
+            "tp": 1,
+            "pp": 1,
+            "util_name": "gpu_memory_utilization",
+            "util": 0.9,
+            "device_memory_bytes": 85_029_615_043u64,
+            "device_memory_measured": true,
+            "requested_bytes": requested,
+            "weights_bytes": weights,
+            "activation_bytes": 2_023_007_191u64,
+            "non_torch_bytes": 268_435_456u64,
+            "cuda_graph_bytes": 0,
+            "max_num_batched_tokens": 8192,
+            "max_num_seqs": 1024,
+            "usable_bytes": 58_174_688_394u64,
             "block_tokens": 16,
             "block_bytes": 2_097_152,
-            "gpu_blocks": 29_205,
-            "kv_tokens": 467_280,
-            "max_concurrency": 3,
+            "gpu_blocks": 27_739,
+            "kv_tokens": 443_824,
+            "window_kv_tokens": 443_824, // 27,739 / 8,192 requests x 131,072 tokens
+            "max_sequences": 3,
             "free_bytes": 0,
             "free_tokens": 0,
         },
@@ -154,6 +176,7 @@ fn json_has_every_documented_field() {
             "fixed_state_bytes": 0,
             "total_bytes": total / 2,
             "block_bytes": 1_048_576,
+            "engine_limit_bytes": 72_227_313_680u64,
             "kv_room_bytes": mem - weights / 2,
             "free_bytes": mem - total / 2,
             "scores_bytes": scores / 2,
@@ -186,8 +209,15 @@ fn json_has_every_documented_field() {
     assert!((f("decode.tokens_per_second") - 4.0 / step).abs() < 1e-6);
     assert!((f("decode.tokens_per_second_per_sequence") - 1.0 / step).abs() < 1e-6);
     assert!((f("memory_fraction") - 84_779_999_232.0 / 85_899_345_920.0).abs() < 1e-12);
-    // Every field has been checked: the exact ones and the four floating-point ones.
-    assert_eq!(want_leaves.len() + 4, got.len());
+    assert!((f("capacity.max_concurrency") - 27_739.0 / 8_192.0).abs() < 1e-12);
+    // Prefill of 131,072 tokens: 2 x 7,504,924,672 parameters (all but the input embedding) x
+    // 131,072 + 32 layers x 2 x 32 heads x (128 + 128) x 131,072 x 131,073 / 2 causal pairs =
+    // 6,471,004,960,325,632 FLOPs, at 2 x 989.4 TFLOPS dense bf16.
+    assert!((f("latency.prefill_flops") - 6_471_004_960_325_632.0).abs() < 1e3);
+    assert!((f("latency.prefill_seconds") - 6_471_004_960_325_632.0 / 1978.8e12).abs() < 1e-9);
+    assert!((f("latency.decode_seconds_per_token") - step).abs() < 1e-12);
+    // Every field has been checked: the exact ones and the eight floating-point ones.
+    assert_eq!(want_leaves.len() + 8, got.len());
 }
 
 #[test]
@@ -308,9 +338,10 @@ fn list_commands() {
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.contains("h100") && s.contains("wse-3"));
     let v = json(&["list", "models", "--json"]);
-    assert_eq!(v.as_array().unwrap().len(), 24);
+    // 24 models and 28 accelerators, and the 15 of each added for 2025-26
+    assert_eq!(v.as_array().unwrap().len(), 24 + 15);
     let v = json(&["list", "gpus", "--json"]);
-    assert_eq!(v.as_array().unwrap().len(), 28);
+    assert_eq!(v.as_array().unwrap().len(), 28 + 15);
 }
 
 #[test]
@@ -429,6 +460,32 @@ fn bad_input_is_one_line_and_status_2() {
         &["--screenshot", "/tmp/x.png"],
         "--screenshot needs --frames",
     );
+    rejects(
+        &["calc", "--model", "llama-3.1-70b", "--tp", "3"],
+        "--tp 3 does not divide Llama 3.1 70B's 64 attention heads",
+    );
+    rejects(
+        &["calc", "--model", "qwen2.5-7b", "--tp", "14"],
+        "--tp 14 neither divides nor is a multiple of Qwen2.5 7B's 4 KV heads",
+    );
+    rejects(&["calc", "--pp", "100"], "more than the 32 layers");
+    rejects(&["calc", "--tp", "0"], "not a degree in 1..=65536");
+    rejects(
+        &["calc", "--engine", "tgi"],
+        "unknown engine 'tgi' (use vllm or sglang)",
+    );
+    rejects(
+        &[
+            "render",
+            "--tp",
+            "3",
+            "--model",
+            "llama-3.1-70b",
+            "--out",
+            "/tmp/x.png",
+        ],
+        "--tp 3",
+    );
 }
 
 #[test]
@@ -445,8 +502,8 @@ fn extreme_settings_do_not_overflow() {
         "fp32",
         "--json",
     ]);
-    // 516,096 B/token x 100M x 128
-    assert_eq!(v["kv_cache_bytes"], 516_096u64 * 100_000_000 * 128);
+    // fp32 weights compute in fp32, so the cache ("auto") is fp32 too: 1,032,192 B/token x 100M x 128
+    assert_eq!(v["kv_cache_bytes"], 1_032_192u64 * 100_000_000 * 128);
     assert!(v["gpus_needed"].as_u64().unwrap() > 80_000);
     // the score matrix is beyond u64 and still printed exactly (fp32 compute: 4 B)
     let raw = String::from_utf8(
@@ -641,4 +698,76 @@ fn no_adapter_is_one_line_naming_the_fix() {
         "/tmp/kvscope-none.png",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("mesa-vulkan-drivers"));
+}
+
+#[test]
+fn table_recomputes_the_seed_and_flags_its_wrong_cells() {
+    let v = json(&["table", "--json"]);
+    // The cells the seed prints wrongly at its own precision, with the right values:
+    // 2 x 16 x 8 x 64 x 2 B x 2,000,000 = 65,536,000,000 B (61.04 GiB, "62 GiB"),
+    // the same x 5 at 10M (305.18 GiB, "312 GiB"), DeepSeek-V3 61 x 576 x 2 B x 131,072 =
+    // 9,210,691,584 B (8.58 GiB, "8.5 GiB"), Llama 3.1 405B 2 x 126 x 8 x 128 x 2 B x 2,000,000 =
+    // 1,032,192,000,000 B (961.30 GiB, "962 GiB").
+    let mut wrong = Vec::new();
+    for row in v["fp16"].as_array().unwrap() {
+        for (i, c) in row["cells"].as_array().unwrap().iter().enumerate() {
+            if c["seed_wrong"] == true {
+                wrong.push((
+                    row["model"].as_str().unwrap().to_string(),
+                    i,
+                    c["bytes"].clone(),
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        wrong,
+        vec![
+            (
+                "llama-3.2-1b".to_string(),
+                2,
+                serde_json::json!(65_536_000_000u64)
+            ),
+            (
+                "llama-3.2-1b".to_string(),
+                3,
+                serde_json::json!(327_680_000_000u64)
+            ),
+            (
+                "deepseek-v3".to_string(),
+                0,
+                serde_json::json!(9_210_691_584u64)
+            ),
+            (
+                "llama-3.1-405b".to_string(),
+                2,
+                serde_json::json!(1_032_192_000_000u64)
+            ),
+        ]
+    );
+    // Llama 3.1 70B at 1M: 2 x 80 x 8 x 128 x 1M tokens x 4 / 2 / 1 / 0.5 B; the seed's sizes are
+    // right at its rounding, its reductions exactly.
+    let d = v["dtypes"].as_array().unwrap();
+    let bytes: Vec<u64> = d
+        .iter()
+        .map(|r| r["cell"]["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        bytes,
+        vec![
+            655_360_000_000,
+            327_680_000_000,
+            327_680_000_000,
+            163_840_000_000,
+            81_920_000_000
+        ]
+    );
+    assert!(d.iter().all(|r| r["cell"]["seed_wrong"] == false));
+    // int4: the cache alone needs 2 H100s under vLLM's budget (76.29 GiB over 69.06 GiB on one),
+    // the seed says 1; with the bf16 weights 4 (tests/calc.rs has the arithmetic).
+    assert_eq!(d[4]["h100s_kv_alone"], 2);
+    assert_eq!(d[4]["seed_h100s"], 1);
+    assert_eq!(d[4]["h100s_with_weights"], 4);
+    let text = String::from_utf8(kvscope(&["table"]).stdout).unwrap();
+    assert!(text.contains("61.04 GiB (seed: 62 GiB)"), "{text}");
 }

@@ -100,13 +100,15 @@ fn fits_one_gpu() {
         row(&t, PanelKind::Info, "Efficiency"),
         "100.0% of allocated KV is used"
     );
-    // 77,309,411,328 usable - 16,060,522,496 weights - 17,179,869,184 KV = 44,069,019,648 B
-    // free = 21,013 whole 2 MiB pages = 336,208 tokens. Without flash attention the prefill
-    // scores are 32 heads x 131,072² x 2 B = 1 TiB: 14.2 budgets -> 15 H100s.
+    // vLLM gives the cache 58,174,688,394 B (79.19 GiB x 0.9 - 14.96 GiB of weights - 1.88 GiB
+    // of activation - 0.25 GiB of non-torch memory; tests/calc.rs has the terms); less the
+    // 17,179,869,184 B the sequence holds: 40,994,819,210 B = 19,547 whole 2 MiB pages = 312,752
+    // tokens. Without flash attention the prefill scores are 32 heads x 131,072² x 2 B = 1 TiB,
+    // over budgets of 67.27 GiB a GPU of a split (79.19 x 0.9 - 1.88 - 2.12 GiB): 15.2 -> 16.
     assert_eq!(
         panel(&t, PanelKind::Warning),
-        "FITS\n41.04 GiB left for KV: 336,208 more tokens.\n\
-         No flash attention: prefill scores need 1.00 TiB (15 × H100)."
+        "FITS\n38.18 GiB left for KV: 312,752 more tokens.\n\
+         No flash attention: prefill scores need 1.00 TiB (16 × H100)."
     );
     // 33,240,391,680 B read per step at 3.35 TB/s: 100.8 steps a second.
     assert_eq!(
@@ -122,8 +124,8 @@ fn fits_one_gpu() {
     let j = calc(&["--model", "llama-3.1-8b", "--batch", "1"]);
     assert_eq!(j["total_bytes"], 33_240_391_680u64);
     assert_eq!(j["gpus_needed"], 1);
-    assert_eq!(j["capacity"]["free_bytes"], 44_069_019_648u64);
-    assert_eq!(j["capacity"]["free_tokens"], 336_208);
+    assert_eq!(j["capacity"]["free_bytes"], 40_994_819_210u64);
+    assert_eq!(j["capacity"]["free_tokens"], 312_752);
     assert_eq!(j["capacity"]["block_tokens"], 16);
     assert_eq!(j["decode"]["gpus"], 1);
     let tps = j["decode"]["tokens_per_second_per_sequence"]
@@ -134,7 +136,7 @@ fn fits_one_gpu() {
 
 #[test]
 fn a_smaller_page_changes_every_page_number() {
-    // --block-size 32: pages of 4 MiB; the same free memory holds 10,506 of them.
+    // --block-size 32: pages of 4 MiB; the same free memory holds 9,773 of them.
     let mut s = settings("llama-3.1-8b", "h100");
     s.batch = 1;
     s.pa = true;
@@ -145,7 +147,7 @@ fn a_smaller_page_changes_every_page_number() {
         "32-token pages of 4.00 MiB"
     );
     assert!(
-        panel(&t, PanelKind::Warning).contains("336,192 more tokens"),
+        panel(&t, PanelKind::Warning).contains("312,736 more tokens"),
         "{}",
         panel(&t, PanelKind::Warning)
     );
@@ -159,14 +161,15 @@ fn a_smaller_page_changes_every_page_number() {
         "--block-size",
         "32",
     ]);
-    assert_eq!(j["capacity"]["free_tokens"], 336_192);
+    assert_eq!(j["capacity"]["free_tokens"], 312_736);
     assert_eq!(j["capacity"]["block_bytes"], 4u64 << 20);
 }
 
 #[test]
 fn over_budget_but_within_the_gpu() {
     // Static batching, four 128K sequences: 16,060,522,496 + 4 x 17,179,869,184 = 84,779,999,232 B,
-    // within the H100's 85,899,345,920 but over its 77,309,411,328 budget: 2 GPUs.
+    // within the H100's 85,899,345,920 but over vLLM's budget for weights and KV on one
+    // (79.19 GiB x 0.9 - 1.88 GiB activation - 0.25 GiB non-torch = 69.14 GiB): 2 GPUs.
     let s = settings("llama-3.1-8b", "h100");
     let t = texts(&Scene::at_end(&s));
     assert_eq!(
@@ -179,7 +182,7 @@ fn over_budget_but_within_the_gpu() {
     );
     // (the score line that follows depends on the batch's random lengths)
     assert!(panel(&t, PanelKind::Warning).starts_with(
-        "OVER BUDGET\nFits the 80.00 GiB of one H100, but not vLLM's 0.9 budget: 2 GPUs.\n"
+        "OVER BUDGET\nFits the 80.00 GiB of one H100, but not vLLM's budget at 0.9 utilization: 2 GPUs.\n"
     ));
     assert_eq!(
         row(&t, PanelKind::Info, "Allocation"),
@@ -202,7 +205,8 @@ fn over_budget_but_within_the_gpu() {
 fn over_one_gpu() {
     // Llama 3.1 70B, one 128K sequence: 141,107,412,992 B of weights + 42,949,672,960 B of KV
     // (2 x 80 x 8 x 128 x 2 B a token) = 184,057,085,952 B: 98,157,740,032 B beyond one H100,
-    // 2.38 budgets -> 3 GPUs. Scores: 64 heads x 131,072² x 2 B = 2 TiB, 28.4 -> 29 budgets.
+    // over vLLM budgets of 67.19 GiB a GPU of a split (79.19 x 0.9 - 1.96 activation - 2.12
+    // non-torch): 2.55 -> 3 GPUs. Scores: 64 heads x 131,072² x 2 B = 2 TiB, 30.5 -> 31.
     let mut s = settings("llama-3.1-70b", "h100");
     s.batch = 1;
     s.pa = true;
@@ -211,7 +215,7 @@ fn over_one_gpu() {
         panel(&t, PanelKind::Warning),
         "DOES NOT FIT\n91.42 GiB beyond one H100 → 3 GPUs at 0.9 utilization. \
          Board: 1 of the 3 (tensor parallel).\nNo flash attention: prefill scores need 2.00 TiB \
-         (29 × H100)."
+         (31 × H100)."
     );
     assert_eq!(
         row(&t, PanelKind::Info, "Total"),
@@ -231,34 +235,34 @@ fn over_one_gpu() {
 
 #[test]
 fn many_gpus_one_count_everywhere() {
-    // Llama 3.1 405B, batch 1, 128K (the issue's case): 811,706,777,600 B of weights + 131,072 x
-    // 516,096 B of KV = 879,352,512,512 B over 77,309,411,328 B budgets = 11.37 -> 12 GPUs, and
-    // the board is 1 of those 12.
+    // Llama 3.1 405B, batch 1, 128K: 811,706,777,600 B of weights + 131,072 x 516,096 B of KV =
+    // 879,352,512,512 B = 818.96 GiB over vLLM budgets of 67.03 GiB a GPU of a split (79.19 x 0.9
+    // - 2.12 activation - 2.12 non-torch) = 12.2 -> 13 GPUs, and the board is 1 of those 13.
     let mut s = settings("llama-3.1-405b", "h100");
     s.batch = 1;
     let scene = Scene::at_end(&s);
-    assert_eq!(scene.shards, 12);
+    assert_eq!(scene.shards, 13);
     let t = texts(&scene);
-    // Scores: 128 heads x 131,072² x 2 B = 4 TiB, 56.9 -> 57 budgets.
+    // Scores: 128 heads x 131,072² x 2 B = 4 TiB, 61.1 -> 62 budgets.
     assert_eq!(
         panel(&t, PanelKind::Warning),
-        "DOES NOT FIT\n738.96 GiB beyond one H100 → 12 GPUs at 0.9 utilization. \
-         Board: 1 of the 12 (tensor parallel).\nNo flash attention: prefill scores need 4.00 TiB \
-         (57 × H100)."
+        "DOES NOT FIT\n738.96 GiB beyond one H100 → 13 GPUs at 0.9 utilization. \
+         Board: 1 of the 13 (tensor parallel).\nNo flash attention: prefill scores need 4.00 TiB \
+         (62 × H100)."
     );
     assert_eq!(
         row(&t, PanelKind::Info, "GPUs"),
-        "12 × H100 at 0.9 utilization"
+        "13 × H100 at 0.9 utilization"
     );
-    assert!(panel(&t, PanelKind::Factoids).ends_with("on 12 × H100."));
+    assert!(panel(&t, PanelKind::Factoids).ends_with("on 13 × H100."));
     let j = calc(&["--model", "llama-3.1-405b", "--batch", "1"]);
-    assert_eq!(j["gpus_needed"], 12);
-    assert_eq!(j["decode"]["gpus"], 12);
+    assert_eq!(j["gpus_needed"], 13);
+    assert_eq!(j["decode"]["gpus"], 13);
 }
 
 #[test]
 fn mid_sweep_counts_are_the_sweeps() {
-    // A quarter into the sweep 405B holds far less, but every count on screen is still the 12
+    // A quarter into the sweep 405B holds far less, but every count on screen is still the 13
     // GPUs the sweep's fullest state needs (the board's split does not change mid-sweep).
     let mut s = settings("llama-3.1-405b", "h100");
     s.batch = 1;
@@ -266,28 +270,28 @@ fn mid_sweep_counts_are_the_sweeps() {
     s.pa = true;
     let scene = Scene::at(&s, 6.0);
     assert_eq!(scene.current_tokens(), 32_768);
-    assert_eq!(scene.report.per_gpu.gpus, 12);
-    assert!(scene.report.gpus_needed < 12);
+    assert_eq!(scene.report.per_gpu.gpus, 13);
+    assert!(scene.report.gpus_needed < 13);
     let t = texts(&scene);
-    assert!(panel(&t, PanelKind::Warning).contains("→ 12 GPUs"));
+    assert!(panel(&t, PanelKind::Warning).contains("→ 13 GPUs"));
     assert_eq!(
         row(&t, PanelKind::Info, "GPUs"),
-        "12 × H100 at 0.9 utilization"
+        "13 × H100 at 0.9 utilization"
     );
-    assert!(panel(&t, PanelKind::Factoids).ends_with("on 12 × H100."));
+    assert!(panel(&t, PanelKind::Factoids).ends_with("on 13 × H100."));
 }
 
 #[test]
 fn the_memory_apocalypse() {
     // Llama 3.1 8B at 100,000,000 tokens: 13,107,200,000,000 B of KV (11.92 TiB), with the weights
-    // 13,123,260,522,496 B over 77,309,411,328 B budgets = 169.75 -> 170 H100s.
+    // 13,123,260,522,496 B over vLLM budgets of 67.27 GiB a GPU = 181.7 -> 182 H100s.
     let mut s = settings("llama-3.1-8b", "h100");
     s.batch = 1;
     s.pa = true;
     s.context = 100_000_000;
     let t = texts(&Scene::at_end(&s));
     let banner = "MEMORY APOCALYPSE: 11.92 TiB of KV at 100,000,000 tokens. Build a datacenter: \
-                  170 × H100";
+                  182 × H100";
     assert_eq!(panel(&t, PanelKind::Banner), banner);
     // Mid-sweep the banner speaks of the same full context and the same GPUs.
     assert_eq!(
@@ -296,9 +300,9 @@ fn the_memory_apocalypse() {
     );
     let j = calc(&["--model", "llama-3.1-8b", "--context", "100M"]);
     assert_eq!(j["allocated_bytes"]["paged"], 13_107_200_000_000u64);
-    assert_eq!(j["gpus_needed"], 170);
-    // The decode roofline counts the same 170 GPUs (no cap).
-    assert_eq!(j["decode"]["gpus"], 170);
+    assert_eq!(j["gpus_needed"], 182);
+    // The decode roofline counts the same 182 GPUs (no cap).
+    assert_eq!(j["decode"]["gpus"], 182);
 }
 
 #[test]
@@ -342,10 +346,10 @@ fn flash_attention_banner_and_scores() {
         panel(&t, PanelKind::Banner),
         "1023.98 GiB MEMORY SAVED BY FLASH ATTENTION"
     );
-    // 1 TiB over 77,309,411,328 B budgets: 14.2 -> 15 H100s.
+    // 1 TiB over budgets of 67.31 GiB (79.19 x 0.9 - 1.84 activation - 2.12 non-torch): 15.2 -> 16.
     assert!(
         panel(&t, PanelKind::Warning)
-            .ends_with("Without flash: prefill scores need 1.00 TiB (15 × H100)."),
+            .ends_with("Without flash: prefill scores need 1.00 TiB (16 × H100)."),
         "{}",
         panel(&t, PanelKind::Warning)
     );
@@ -358,7 +362,7 @@ fn flash_attention_banner_and_scores() {
         j["attention_scores_bytes"]["saved_by_flash"],
         1_099_511_627_776u64 - 16 * 1024 * 1024
     );
-    assert_eq!(j["scores_gpus_needed"], 15);
+    assert_eq!(j["scores_gpus_needed"], 16);
 }
 
 #[test]
@@ -367,6 +371,11 @@ fn a_wafer_says_so() {
     let mut s = settings("llama-3.2-1b", "wse-3");
     s.batch = 1;
     let t = texts(&Scene::at_end(&s));
+    // one die, no packages
+    assert_eq!(
+        row(&t, PanelKind::Info, "GPU"),
+        "WSE-3 · 44.00 GiB on-die SRAM"
+    );
     assert_eq!(
         panel(&t, PanelKind::Factoids),
         "Wafer-scale\nCerebras WSE-3 keeps all 44.00 GiB on-chip as SRAM, no HBM at all: weights \

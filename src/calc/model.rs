@@ -21,6 +21,14 @@ pub enum Attention {
         v_dim: u64,
         window: u64,
     },
+    /// Chunked local attention (Llama 4's RoPE layers): each token attends to the tokens of its own
+    /// `chunk`-token chunk, so a layer holds between 1 and `chunk` tokens of a sequence.
+    Chunked {
+        kv_heads: u64,
+        k_dim: u64,
+        v_dim: u64,
+        chunk: u64,
+    },
     /// Multi-head latent attention (DeepSeek-V2/V3): one compressed latent plus the decoupled RoPE key
     /// per token, shared by all heads.
     Mla { kv_lora_rank: u64, rope_dim: u64 },
@@ -42,6 +50,12 @@ impl Attention {
                 k_dim,
                 v_dim,
                 ..
+            }
+            | Attention::Chunked {
+                kv_heads,
+                k_dim,
+                v_dim,
+                ..
             } => kv_heads * (k_dim + v_dim),
             Attention::Mla {
                 kv_lora_rank,
@@ -55,6 +69,13 @@ impl Attention {
     pub fn stored_tokens(&self, n: u64) -> u64 {
         match *self {
             Attention::Sliding { window, .. } => n.min(window),
+            Attention::Chunked { chunk, .. } => {
+                if n == 0 {
+                    0
+                } else {
+                    (n - 1) % chunk.max(1) + 1
+                }
+            }
             Attention::Linear { .. } => 0,
             _ => n,
         }
@@ -68,6 +89,15 @@ impl Attention {
             Attention::Linear { .. } => 0,
             Attention::Sliding { window, .. } => {
                 let first = n.saturating_sub(window);
+                n.div_ceil(block) - first / block
+            }
+            Attention::Chunked { chunk, .. } => {
+                // the pages from the current chunk's first token on
+                let first = if n == 0 {
+                    0
+                } else {
+                    (n - 1) / chunk.max(1) * chunk.max(1)
+                };
                 n.div_ceil(block) - first / block
             }
             _ => n.div_ceil(block),
@@ -106,6 +136,12 @@ pub struct Params {
     pub experts_per_token: u64,
     /// Number of MoE layers.
     pub moe_layers: u64,
+    /// Of `total`: the token embedding and the LM head (counted once when tied). Quantized
+    /// checkpoints keep these in 16 bits.
+    pub embedding: u64,
+    /// Of `total`: a vision tower and projector (multimodal checkpoints), resident but not used
+    /// per text token.
+    pub vision: u64,
 }
 
 impl Params {
@@ -128,27 +164,46 @@ pub enum WeightFormat {
     /// Routed-expert parameters in `experts`, everything else in `rest` (gpt-oss ships MXFP4
     /// experts and bf16 attention, router and embeddings).
     Split { experts: Dtype, rest: Dtype },
+    /// A quantized checkpoint: the layers' weights in `linear`, the token embedding, the LM head and
+    /// any vision tower in `rest` (16-bit), as FP8 and INT8/INT4 checkpoints (DeepSeek-V3's FP8,
+    /// compressed-tensors w8a8/w4a16, vLLM's `--quantization fp8`) keep them.
+    Quantized { linear: Dtype, rest: Dtype },
 }
 
 impl WeightFormat {
-    pub fn bytes(&self, p: &Params) -> u128 {
+    /// The format a `--weight-dtype` asks for: 16 and 32 bits for every parameter; fewer bits for
+    /// the layers' weights only, the embeddings staying in bf16.
+    pub fn for_dtype(d: Dtype) -> WeightFormat {
+        match d {
+            Dtype::Fp32 | Dtype::Fp16 | Dtype::Bf16 => WeightFormat::Uniform { dtype: d },
+            _ => WeightFormat::Quantized {
+                linear: d,
+                rest: Dtype::Bf16,
+            },
+        }
+    }
+
+    /// Bytes of `other` parameters (attention, dense MLPs, norms, routers), `experts` routed-expert
+    /// parameters and `embedding` embedding, LM-head or vision-tower parameters.
+    pub fn bytes_parts(&self, other: u64, experts: u64, embedding: u64) -> u128 {
         match *self {
-            WeightFormat::Uniform { dtype } => dtype.bytes(p.total as u128),
-            WeightFormat::Split { experts, rest } => {
-                experts.bytes(p.routed_expert as u128)
-                    + rest.bytes((p.total - p.routed_expert) as u128)
+            WeightFormat::Uniform { dtype } => dtype.bytes((other + experts + embedding) as u128),
+            WeightFormat::Split { experts: e, rest } => {
+                e.bytes(experts as u128) + rest.bytes((other + embedding) as u128)
+            }
+            WeightFormat::Quantized { linear, rest } => {
+                linear.bytes((other + experts) as u128) + rest.bytes(embedding as u128)
             }
         }
     }
 
-    /// Bytes of `n_params` non-expert and `n_expert` routed-expert parameters.
-    pub fn bytes_of(&self, n_params: u64, n_expert: u64) -> u128 {
-        match *self {
-            WeightFormat::Uniform { dtype } => dtype.bytes((n_params + n_expert) as u128),
-            WeightFormat::Split { experts, rest } => {
-                experts.bytes(n_expert as u128) + rest.bytes(n_params as u128)
-            }
-        }
+    pub fn bytes(&self, p: &Params) -> u128 {
+        let embedding = p.embedding + p.vision;
+        self.bytes_parts(
+            p.total - p.routed_expert - embedding.min(p.total - p.routed_expert),
+            p.routed_expert,
+            embedding.min(p.total - p.routed_expert),
+        )
     }
 
     /// The format activations and attention scores are computed in: the weights' own 16/32-bit
@@ -157,6 +212,14 @@ impl WeightFormat {
         match *self {
             WeightFormat::Uniform {
                 dtype: d @ (Dtype::Fp32 | Dtype::Fp16 | Dtype::Bf16),
+            } => d,
+            WeightFormat::Split {
+                rest: d @ (Dtype::Fp32 | Dtype::Fp16 | Dtype::Bf16),
+                ..
+            }
+            | WeightFormat::Quantized {
+                rest: d @ (Dtype::Fp32 | Dtype::Fp16 | Dtype::Bf16),
+                ..
             } => d,
             _ => Dtype::Bf16,
         }
@@ -171,6 +234,7 @@ impl WeightFormat {
         match *self {
             WeightFormat::Uniform { dtype } => dtype.name().to_string(),
             WeightFormat::Split { experts, rest } => format!("{experts} experts + {rest}"),
+            WeightFormat::Quantized { linear, rest } => format!("{linear} (embeddings {rest})"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Pure functions of their inputs; nothing here knows about time, pixels or wgpu.
 
 use super::dtype::Dtype;
+use super::engine::{self, Deploy, Engine};
 use super::model::{Attention, LayerGroup, Model, WeightFormat};
 use super::units;
 use serde::Serialize;
@@ -49,6 +50,12 @@ pub struct Device {
     pub memory_bytes: u64,
     /// Bytes per second.
     pub bandwidth: f64,
+    /// The memory CUDA reports, where measured (the driver keeps the rest).
+    pub visible_memory_bytes: Option<u64>,
+    /// Dense peak FLOP/s in the compute dtype (bf16, or fp16 without bf16); 0 when unknown.
+    pub dense_flops: f64,
+    /// The device computes in bf16.
+    pub bf16: bool,
 }
 
 /// What is running: sequences, formats, allocation policy.
@@ -63,13 +70,23 @@ pub struct Workload {
     /// Leave the weights out (they live elsewhere).
     pub skip_weights: bool,
     pub policy: Policy,
-    /// Fraction of GPU memory the engine may use (vLLM `--gpu-memory-utilization`).
-    pub gpu_util: f64,
-    /// Tokens per KV page (vLLM's `--block-size`).
+    /// The engine's utilization knob (vLLM `--gpu-memory-utilization`, SGLang
+    /// `--mem-fraction-static`); None: the engine's default.
+    pub gpu_util: Option<f64>,
+    /// Tokens per KV page (vLLM's `--block-size`, SGLang's `--page-size`).
     pub block_tokens: u64,
-    /// GPUs the state is split over (tensor parallel, 1/N of the weights, KV and heads on each);
-    /// None: `gpus_needed`, the fewest that hold it.
+    /// The engine whose rules size the cache.
+    pub engine: Engine,
+    /// Tensor- and pipeline-parallel degrees of the deployment; `tp` None: the capacity is one
+    /// GPU's (TP 1, as `vllm serve` starts) and the per-GPU split is the ideal one over
+    /// `gpus_needed`.
+    pub tp: Option<u64>,
+    pub pp: u64,
+    /// With `tp` None, split the state evenly over this many GPUs instead of `gpus_needed`.
     pub gpus: Option<u64>,
+    /// vLLM `--max-num-batched-tokens` and `--max-num-seqs` (None: `vllm serve`'s defaults).
+    pub max_num_batched_tokens: Option<u64>,
+    pub max_num_seqs: Option<u64>,
 }
 
 impl Workload {
@@ -82,14 +99,35 @@ impl Workload {
             weights: model.weights,
             skip_weights: false,
             policy: Policy::Paged,
-            gpu_util: DEFAULT_GPU_UTIL,
+            gpu_util: None,
             block_tokens: BLOCK_TOKENS,
+            engine: Engine::Vllm,
+            tp: None,
+            pp: 1,
             gpus: None,
+            max_num_batched_tokens: None,
+            max_num_seqs: None,
         }
     }
 
     pub fn batch(&self) -> u64 {
         self.lengths.len() as u64
+    }
+
+    /// The deployment these settings describe, at tensor-parallel degree `tp`.
+    pub fn deploy(&self, tp: u64) -> Deploy {
+        Deploy {
+            engine: self.engine,
+            tp: tp.max(1),
+            pp: self.pp.max(1),
+            util: self.gpu_util,
+            block_tokens: self.block_tokens.max(1),
+            kv: self.kv_dtype,
+            weights: self.weights,
+            skip_weights: self.skip_weights,
+            max_num_batched_tokens: self.max_num_batched_tokens,
+            max_num_seqs: self.max_num_seqs,
+        }
     }
 }
 
@@ -122,28 +160,74 @@ pub struct Scores {
     pub saved_by_flash: u128,
 }
 
-/// vLLM's own capacity terms, for one GPU.
+/// The engine's capacity line for one GPU of the deployment (TP 1 unless `--tp`): every term of
+/// its startup arithmetic, and the pages and tokens it prints.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Capacity {
-    /// GPU memory x utilization - weights (0 when the weights do not fit).
+    pub engine: Engine,
+    /// Which versions' rules.
+    pub rules: &'static str,
+    pub tp: u64,
+    pub pp: u64,
+    /// The utilization knob's name and value.
+    pub util_name: &'static str,
+    pub util: f64,
+    /// The memory CUDA reports on one GPU, and whether it was measured (else the H100's share).
+    pub device_memory_bytes: u128,
+    pub device_memory_measured: bool,
+    /// vLLM: device memory × utilization; SGLang: free memory before the weights × the fraction.
+    pub requested_bytes: u128,
+    /// Weights on the most loaded GPU of the deployment.
+    pub weights_bytes: u128,
+    /// vLLM's profiling-run activation peak (SGLang: 0, it lives outside the fraction).
+    pub activation_bytes: u128,
+    /// vLLM's non-torch memory (SGLang: the context held before the weights load).
+    pub non_torch_bytes: u128,
+    /// CUDA-graph memory subtracted before sizing (0 under these rules).
+    pub cuda_graph_bytes: u128,
+    /// The profiling run's tokens and sampler rows (vLLM).
+    pub max_num_batched_tokens: u64,
+    pub max_num_seqs: u64,
+    /// What is left for the KV cache on that GPU ("Available KV cache memory"; 0 when nothing).
     pub usable_bytes: u128,
-    /// Tokens per page (vLLM's block size).
+    /// Tokens per page (vLLM's block size, SGLang's page size).
     pub block_tokens: u64,
-    /// Bytes of one page across all layers.
+    /// Bytes of one page across that GPU's layers (vLLM hybrid models: across one group).
     pub block_bytes: u128,
+    /// vLLM's "# GPU blocks".
     pub gpu_blocks: u128,
-    /// Token slots in those pages.
+    /// "GPU KV cache size: N tokens" as the engine prints it (vLLM prices sliding-window and
+    /// chunked layers as full attention here).
     pub kv_tokens: u128,
-    /// How many sequences of `context` tokens fit at once.
-    pub max_concurrency: u128,
-    /// `usable_bytes` minus the KV allocated under the policy and the fixed state (0 when over).
+    /// The tokens the windows actually allow: `max_concurrency × context`.
+    pub window_kv_tokens: u128,
+    /// "Maximum concurrency for `context` tokens per request: N x", windows applied.
+    pub max_concurrency: f64,
+    /// Whole sequences of `context` tokens at once.
+    pub max_sequences: u128,
+    /// `usable_bytes` minus that GPU's share of the KV allocated under the policy and of the fixed
+    /// state (0 when over).
     pub free_bytes: u128,
-    /// Token slots in the whole pages `free_bytes` holds.
+    /// The tokens the whole pages of `free_bytes` hold.
     pub free_tokens: u128,
 }
 
-/// One GPU's share when the state is split over `gpus` GPUs (tensor parallel: 1/N of the weights,
-/// of every sequence's KV and of the attention heads on each, rounded up to whole bytes).
+/// Rooflines for the two latencies an engineer asks for next.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Latency {
+    /// FLOPs to prefill one sequence of `context` tokens: 2 × active parameters per token plus
+    /// the attention (QKᵀ and PV, causal, windows applied).
+    pub prefill_flops: f64,
+    /// Time to first token: those FLOPs at the dense peak of `per_gpu.gpus` GPUs (compute
+    /// roofline; 0 where the device has no FLOPS figure).
+    pub prefill_seconds: f64,
+    /// Time per output token: the decode bandwidth roofline (`decode.step_seconds`).
+    pub decode_seconds_per_token: f64,
+}
+
+/// One GPU's share when the state is split over `gpus` GPUs: with `--tp` the deployment's own
+/// (its stage's layers, its rank's KV heads, replicated beyond the KV-head count; MLA's latent on
+/// every rank), else an even 1/N of the weights, of every sequence's KV and of the heads.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct PerGpu {
     /// GPUs the state is split over: the workload's, else `gpus_needed`.
@@ -156,6 +240,8 @@ pub struct PerGpu {
     pub total_bytes: u128,
     /// One page's share.
     pub block_bytes: u128,
+    /// What the engine lets weights and KV take on one GPU (its budget less its own overheads).
+    pub engine_limit_bytes: u128,
     /// One GPU's memory minus its weights and fixed state: where its KV pages can go.
     pub kv_room_bytes: u128,
     /// One GPU's memory minus `total_bytes` (0 when over).
@@ -204,15 +290,16 @@ pub struct Report {
     /// weights + KV allocated under the chosen policy + fixed state.
     pub total_bytes: u128,
     pub gpu_memory_bytes: u64,
-    /// One GPU's memory x utilization: what the engine may use.
+    /// What the engine may use of one GPU (vLLM: CUDA's memory × utilization).
     pub usable_bytes_per_gpu: u128,
     /// `total_bytes` / one GPU's memory.
     pub memory_fraction: f64,
     /// What of `total_bytes` does not fit in one GPU's memory (0 when it does).
     pub beyond_one_gpu_bytes: u128,
-    /// GPUs whose usable memory (memory x utilization) holds `total_bytes`.
+    /// The fewest GPUs whose engine budgets (usable memory less the engine's own overheads) hold
+    /// `total_bytes` split evenly over them.
     pub gpus_needed: u64,
-    /// GPUs whose usable memory holds the score matrix without flash attention.
+    /// The same for the score matrix without flash attention.
     pub scores_gpus_needed: u64,
     /// KV used / KV allocated under the chosen policy.
     pub efficiency: f64,
@@ -220,6 +307,7 @@ pub struct Report {
     pub capacity: Capacity,
     pub per_gpu: PerGpu,
     pub decode: Decode,
+    pub latency: Latency,
     /// The KV formula with this state's numbers, ending in the result.
     pub formula: String,
 }
@@ -254,15 +342,6 @@ pub fn sequence_kv_bytes(groups: &[LayerGroup], kv: Dtype, n: u64, block: u64) -
 /// One GPU's share of `bytes` split over `gpus` (rounded up to a whole byte).
 pub fn share(bytes: u128, gpus: u64) -> u128 {
     bytes.div_ceil(gpus.max(1) as u128)
-}
-
-/// GPUs of `usable` bytes each that hold `bytes`.
-fn gpus_for(bytes: u128, usable: u128) -> u64 {
-    if usable == 0 {
-        u64::MAX
-    } else {
-        bytes.div_ceil(usable).max(1).min(u64::MAX as u128) as u64
-    }
 }
 
 /// KV bytes for one token across all layers, ignoring windows.
@@ -310,8 +389,6 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
     };
     let kv_alloc = allocated.get(w.policy);
     let total = weights + kv_alloc + fixed;
-    let usable_per_gpu = (device.memory_bytes as f64 * w.gpu_util).floor() as u128;
-    let gpus_needed = gpus_for(total, usable_per_gpu);
     let mem = device.memory_bytes as u128;
     let efficiency = if kv_alloc == 0 {
         1.0
@@ -329,39 +406,107 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
         saved_by_flash: without_flash.saturating_sub(with_flash),
     };
 
+    // The engine: one GPU of the deployment (TP 1 unless given), and the fewest GPUs.
+    let tp = w.tp.unwrap_or(1).max(1);
+    let pp = w.pp.max(1);
+    let d = w.deploy(tp);
+    let (budget, pool) = engine::plan(model, device, &d, w.context);
+    let gpus_needed = engine::gpus_for(model, device, &d, total);
     let per_token = kv_bytes_per_token(model, w.kv_dtype);
-    let block_bytes = per_token * block as u128;
-    let usable = usable_per_gpu.saturating_sub(weights);
-    let gpu_blocks = usable.checked_div(block_bytes).unwrap_or(0);
-    let (_, seq_paged, seq_fixed) = sequence_bytes(&groups, w.kv_dtype, w.context, block);
-    let free = usable.saturating_sub(kv_alloc + fixed);
-    let capacity = Capacity {
-        usable_bytes: usable,
-        block_tokens: block,
-        block_bytes,
-        gpu_blocks,
-        kv_tokens: gpu_blocks * block as u128,
-        max_concurrency: usable.checked_div(seq_paged + seq_fixed).unwrap_or(0),
-        free_bytes: free,
-        free_tokens: free.checked_div(block_bytes).unwrap_or(0) * block as u128,
-    };
 
-    let gpus = w.gpus.unwrap_or(gpus_needed).max(1);
-    let on_one = |b: u128| share(b, gpus);
-    let per_total = on_one(weights) + on_one(kv_alloc) + on_one(fixed);
+    // One GPU's share: the deployment's, or an even split.
+    let (gpus, kv_frac, fixed_frac, weights_one) = match w.tp {
+        Some(t) => {
+            let share = engine::kv_share(model, w.kv_dtype, t, pp);
+            (t * pp, share, 1.0 / (t * pp) as f64, budget.weights_bytes)
+        }
+        None => {
+            let n = w.gpus.unwrap_or(gpus_needed).max(1);
+            let f = 1.0 / n as f64;
+            (n, f, f, share(weights, n))
+        }
+    };
+    let part = |b: u128, f: f64| -> u128 {
+        if f >= 1.0 {
+            b
+        } else {
+            (b as f64 * f).ceil() as u128
+        }
+    };
+    let kv_one = part(kv_alloc, kv_frac);
+    let fixed_one = part(fixed, fixed_frac);
+    let per_total = weights_one + kv_one + fixed_one;
+    let limit = if w.tp.is_some() {
+        budget.requested_bytes
+            - budget.activation_bytes.min(budget.requested_bytes)
+            - budget.non_torch_bytes.min(budget.requested_bytes)
+    } else {
+        engine::ideal_room(model, device, &d, gpus).max(0.0) as u128
+    };
     let per_gpu = PerGpu {
         gpus,
-        weights_bytes: on_one(weights),
-        kv_bytes: on_one(kv_alloc),
-        fixed_state_bytes: on_one(fixed),
+        weights_bytes: weights_one,
+        kv_bytes: kv_one,
+        fixed_state_bytes: fixed_one,
         total_bytes: per_total,
-        block_bytes: on_one(block_bytes),
-        kv_room_bytes: mem.saturating_sub(on_one(weights) + on_one(fixed)),
+        block_bytes: part(per_token * block as u128, kv_frac),
+        engine_limit_bytes: limit,
+        kv_room_bytes: mem.saturating_sub(weights_one + fixed_one),
         free_bytes: mem.saturating_sub(per_total),
-        scores_bytes: on_one(without_flash),
+        scores_bytes: share(without_flash, gpus),
+    };
+
+    // The capacity line at the deployment's TP (one GPU without `--tp`).
+    let cap_kv = part(kv_alloc, engine::kv_share(model, w.kv_dtype, tp, pp))
+        + part(fixed, 1.0 / (tp * pp) as f64);
+    let free = budget.kv_bytes.saturating_sub(cap_kv);
+    // whole free pages, at the tokens a page stands for in the engine's count
+    let free_tokens = (free.checked_div(pool.block_bytes).unwrap_or(0) * pool.kv_tokens)
+        .checked_div(pool.gpu_blocks)
+        .unwrap_or(0);
+    let capacity = Capacity {
+        engine: w.engine,
+        rules: w.engine.rules(),
+        tp,
+        pp,
+        util_name: w.engine.util_name(),
+        util: budget.util,
+        device_memory_bytes: budget.device_memory_bytes,
+        device_memory_measured: budget.device_memory_measured,
+        requested_bytes: budget.requested_bytes,
+        weights_bytes: budget.weights_bytes,
+        activation_bytes: budget.activation_bytes,
+        non_torch_bytes: budget.non_torch_bytes,
+        cuda_graph_bytes: budget.cuda_graph_bytes,
+        max_num_batched_tokens: budget.max_num_batched_tokens,
+        max_num_seqs: budget.max_num_seqs,
+        usable_bytes: budget.kv_bytes,
+        block_tokens: block,
+        block_bytes: pool.block_bytes,
+        gpu_blocks: pool.gpu_blocks,
+        kv_tokens: pool.kv_tokens,
+        window_kv_tokens: pool.window_kv_tokens,
+        max_concurrency: pool.max_concurrency,
+        max_sequences: pool.max_concurrency.max(0.0).floor() as u128,
+        free_bytes: free,
+        free_tokens,
     };
 
     let decode = decode_roofline(model, device, w, used + fixed, gpus);
+    let prefill_flops = prefill_flops(model, w.context);
+    let latency = Latency {
+        prefill_flops,
+        prefill_seconds: if device.dense_flops > 0.0 {
+            prefill_flops / (device.dense_flops * gpus as f64)
+        } else {
+            0.0
+        },
+        decode_seconds_per_token: if decode.step_seconds.is_finite() {
+            decode.step_seconds
+        } else {
+            0.0
+        },
+    };
 
     Report {
         model: model.id.clone(),
@@ -372,7 +517,7 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
         kv_dtype: w.kv_dtype,
         weight_format: w.weights.label(),
         policy: w.policy,
-        gpu_util: w.gpu_util,
+        gpu_util: budget.util,
         kv_bytes_per_token: per_token,
         kv_cache_bytes: used,
         fixed_state_bytes: fixed,
@@ -380,18 +525,72 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
         allocated_bytes: allocated,
         total_bytes: total,
         gpu_memory_bytes: device.memory_bytes,
-        usable_bytes_per_gpu: usable_per_gpu,
+        usable_bytes_per_gpu: budget.requested_bytes,
         memory_fraction: total as f64 / device.memory_bytes.max(1) as f64,
         beyond_one_gpu_bytes: total.saturating_sub(mem),
         gpus_needed,
-        scores_gpus_needed: gpus_for(without_flash, usable_per_gpu),
+        scores_gpus_needed: engine::gpus_for(model, device, &d, without_flash),
         efficiency,
         attention_scores_bytes: scores,
         capacity,
         per_gpu,
         decode,
+        latency,
         formula: kv_formula(model, w.kv_dtype, &w.lengths, used),
     }
+}
+
+/// FLOPs to prefill one sequence of `n` tokens: 2 × active parameters per token (the matmuls;
+/// a vision tower and the token embedding lookup excluded) plus attention, QKᵀ and PV, 2 FLOPs per
+/// multiply-add each, over the causal (or windowed) pairs of every layer; MLA in its absorbed form
+/// (scores and values over the latent).
+pub fn prefill_flops(model: &Model, n: u64) -> f64 {
+    let p = &model.params;
+    let vocab_d = model.vocab_size * model.hidden_size;
+    let matmul = p
+        .active
+        .saturating_sub(p.vision)
+        .saturating_sub(vocab_d.min(p.embedding));
+    let nf = n as f64;
+    let mut attn = 0.0;
+    for l in &model.layers {
+        let pairs = |w: f64| {
+            // Σ over queries i of min(i + 1, w) keys
+            let w = w.min(nf);
+            w * (w + 1.0) / 2.0 + (nf - w) * w
+        };
+        let (dims, keys) = match l.attention {
+            Attention::Full { k_dim, v_dim, .. } => ((k_dim + v_dim) as f64, pairs(nf)),
+            Attention::Sliding {
+                k_dim,
+                v_dim,
+                window,
+                ..
+            } => ((k_dim + v_dim) as f64, pairs(window as f64)),
+            Attention::Chunked {
+                k_dim,
+                v_dim,
+                chunk,
+                ..
+            } => {
+                // each query sees the keys of its own chunk up to itself
+                let c = (chunk as f64).min(nf).max(1.0);
+                let full = (nf / c).floor();
+                let rem = nf - full * c;
+                (
+                    (k_dim + v_dim) as f64,
+                    full * c * (c + 1.0) / 2.0 + rem * (rem + 1.0) / 2.0,
+                )
+            }
+            Attention::Mla {
+                kv_lora_rank,
+                rope_dim,
+            } => ((2 * kv_lora_rank + rope_dim) as f64, pairs(nf)),
+            Attention::Linear { .. } => (0.0, 0.0),
+        };
+        attn += 2.0 * l.q_heads as f64 * dims * keys;
+    }
+    2.0 * matmul as f64 * nf + attn
 }
 
 /// Expected number of distinct experts `tokens` tokens route to when each picks `k` of `e`
@@ -412,17 +611,20 @@ fn decode_roofline(
     gpus: u64,
 ) -> Decode {
     let p = &model.params;
+    // A step reads the layers, the LM head and the experts the batch routes to (not a vision
+    // tower).
+    let other = p.total - p.routed_expert - p.embedding - p.vision;
     let weights_read = if w.skip_weights {
         0
-    } else if p.experts == 0 {
-        w.weights.bytes(p)
     } else {
-        let touched = expected_experts_touched(p.experts, p.experts_per_token, w.batch());
-        let expert_params = (touched * p.per_expert() as f64 * p.moe_layers as f64).round() as u64;
-        w.weights.bytes_of(
-            p.total - p.routed_expert,
-            expert_params.min(p.routed_expert),
-        )
+        let experts = if p.experts == 0 {
+            0
+        } else {
+            let touched = expected_experts_touched(p.experts, p.experts_per_token, w.batch());
+            ((touched * p.per_expert() as f64 * p.moe_layers as f64).round() as u64)
+                .min(p.routed_expert)
+        };
+        w.weights.bytes_parts(other, experts, p.embedding)
     };
     let bytes = weights_read + cache_bytes;
     let gpus = gpus.max(1);
@@ -458,6 +660,9 @@ pub fn kv_formula(model: &Model, kv: Dtype, lengths: &[u64], result: u128) -> St
         let window_note = match a {
             Attention::Sliding { window, .. } if stored.contains(window) => {
                 format!(" (window {})", units::count(*window as u128))
+            }
+            Attention::Chunked { chunk, .. } if lengths.iter().any(|&n| n > *chunk) => {
+                format!(" (chunk {})", units::count(*chunk as u128))
             }
             _ => String::new(),
         };
@@ -500,6 +705,25 @@ pub fn kv_formula(model: &Model, kv: Dtype, lengths: &[u64], result: u128) -> St
                 g.count,
                 tokens_term(&g.attention)
             ),
+            Attention::Chunked {
+                kv_heads,
+                k_dim,
+                v_dim,
+                ..
+            } => {
+                let dims = if k_dim == v_dim {
+                    format!(
+                        "2 × {} chunked {layers} × {kv_heads} KV heads × {k_dim} head_dim",
+                        g.count
+                    )
+                } else {
+                    format!(
+                        "{} chunked {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims",
+                        g.count
+                    )
+                };
+                format!("{dims} × {size} × {}", tokens_term(&g.attention))
+            }
             Attention::Sliding {
                 kv_heads,
                 k_dim,

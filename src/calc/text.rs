@@ -34,6 +34,17 @@ pub fn attention_summary(model: &Model) -> String {
                 count(window as u128),
                 gqa(g.q_heads, kv_heads)
             ),
+            Attention::Chunked {
+                kv_heads,
+                k_dim,
+                chunk,
+                ..
+            } => format!(
+                "{} chunked (chunk {}) × {kv_heads} KV heads × {k_dim}{}",
+                g.count,
+                count(chunk as u128),
+                gqa(g.q_heads, kv_heads)
+            ),
             Attention::Mla {
                 kv_lora_rank,
                 rope_dim,
@@ -60,6 +71,37 @@ fn gqa(q: u64, kv: u64) -> String {
     } else {
         format!(" (GQA {q}:{kv})")
     }
+}
+
+/// Seconds in the unit that reads best: "412 µs", "12.7 ms", "1.23 s", "3.4 min".
+pub fn seconds(s: f64) -> String {
+    if !s.is_finite() {
+        "∞".into()
+    } else if s < 1e-3 {
+        format!("{:.0} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else if s < 120.0 {
+        format!("{s:.2} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// FLOPs with an SI prefix: "6.47 PFLOP", "8.57 EFLOP".
+pub fn flops(f: f64) -> String {
+    let units = [
+        "FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP", "ZFLOP",
+    ];
+    let mut v = f;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{v:.2} {}", units[i])
 }
 
 /// The table `kvscope calc` prints.
@@ -166,34 +208,98 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             }
         ),
     );
+    let c = &r.capacity;
+    let engine = c.engine.label();
+    let measured = if c.device_memory_measured {
+        "measured"
+    } else {
+        "estimated"
+    };
+    let util = |c: &super::report::Capacity| format!("{} {}", c.util_name, c.util);
     row(
         "GPUs needed",
         format!(
-            "{} × {gpu_name} ({gpu_memory_label} = {}, × {} utilization = {} usable each)",
-            r.gpus_needed,
-            bytes(r.gpu_memory_bytes as u128),
-            r.gpu_util,
+            "{} × {gpu_name} ({gpu_memory_label}: {} by CUDA ({measured}), × {} = {} for {engine} each, less its own overheads; memory alone: a tensor-parallel degree must also divide the heads)",
+            count(r.gpus_needed as u128),
+            bytes(c.device_memory_bytes),
+            util(c),
             bytes(r.usable_bytes_per_gpu)
         ),
     );
-    let c = &r.capacity;
+    let par = if c.pp > 1 {
+        format!("TP {} × PP {}", c.tp, c.pp)
+    } else {
+        format!("TP {}", c.tp)
+    };
+    let terms = match c.engine {
+        super::engine::Engine::Vllm => format!(
+            "{} ({measured}) × {} = {} − {} weights − {} activation ({} tokens, {} sequences profiled) − {} non-torch",
+            bytes(c.device_memory_bytes),
+            util(c),
+            bytes(c.requested_bytes),
+            bytes(c.weights_bytes),
+            bytes(c.activation_bytes),
+            count(c.max_num_batched_tokens as u128),
+            count(c.max_num_seqs as u128),
+            bytes(c.non_torch_bytes)
+        ),
+        super::engine::Engine::Sglang => format!(
+            "({} ({measured}) − {} context) × {} = {} − {} weights",
+            bytes(c.device_memory_bytes),
+            bytes(c.non_torch_bytes),
+            util(c),
+            bytes(c.requested_bytes),
+            bytes(c.weights_bytes)
+        ),
+    };
     if c.usable_bytes == 0 {
         row(
             "capacity",
-            "the weights alone exceed one GPU's usable memory: no room for KV cache".to_string(),
+            format!("{}, {par}: {terms}: no room for KV cache", c.rules),
         );
     } else {
+        let windows = if c.window_kv_tokens > c.kv_tokens + c.block_tokens as u128 * 2 {
+            format!(
+                " (priced as full attention; the windows allow {} tokens)",
+                count(c.window_kv_tokens)
+            )
+        } else {
+            String::new()
+        };
         row(
             "capacity",
             format!(
-                "{} free for KV on one GPU = {} blocks of {} tokens ({} each) = {} tokens; {} sequences of {} tokens at once",
+                "{}, {par}: {terms} = {} for KV = {} {} of {} token{} ({} each) = {} tokens{windows}; maximum concurrency for {} tokens per request: {:.2}x",
+                c.rules,
                 bytes(c.usable_bytes),
                 count(c.gpu_blocks),
+                if c.engine == super::engine::Engine::Vllm { "blocks" } else { "pages" },
                 c.block_tokens,
+                if c.block_tokens == 1 { "" } else { "s" },
                 bytes(c.block_bytes),
                 count(c.kv_tokens),
-                count(c.max_concurrency),
-                count(r.context as u128)
+                count(r.context as u128),
+                c.max_concurrency
+            ),
+        );
+    }
+    let p = &r.per_gpu;
+    if p.gpus > 1 {
+        row(
+            "per GPU",
+            format!(
+                "1 of {}: {} weights + {} KV{} = {} of {} ({} for weights and KV under {engine}'s budget)",
+                count(p.gpus as u128),
+                bytes(p.weights_bytes),
+                bytes(p.kv_bytes),
+                if p.fixed_state_bytes > 0 {
+                    format!(" + {} fixed state", bytes(p.fixed_state_bytes))
+                } else {
+                    String::new()
+                },
+                bytes(p.total_bytes),
+                bytes(r.gpu_memory_bytes as u128),
+                bytes(p.engine_limit_bytes)
             ),
         );
     }
@@ -218,6 +324,21 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
                 bytes(d.bytes_per_step),
                 d.gpus,
                 if d.gpus == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    let l = &r.latency;
+    if l.prefill_seconds > 0.0 {
+        row(
+            "latency",
+            format!(
+                "rooflines on {} GPU{}: time to first token ≥ {} for {} tokens ({} at the dense peak); time per output token ≥ {}",
+                d.gpus,
+                if d.gpus == 1 { "" } else { "s" },
+                seconds(l.prefill_seconds),
+                count(r.context as u128),
+                flops(l.prefill_flops),
+                seconds(l.decode_seconds_per_token)
             ),
         );
     }

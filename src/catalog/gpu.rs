@@ -15,6 +15,9 @@ pub enum MemoryType {
     Hbm3,
     #[serde(rename = "HBM3e")]
     Hbm3e,
+    /// HBM whose generation the vendor does not state (TPU v6e, Trainium2).
+    #[serde(rename = "HBM")]
+    Hbm,
     #[serde(rename = "GDDR6")]
     Gddr6,
     #[serde(rename = "GDDR6X")]
@@ -32,6 +35,7 @@ impl MemoryType {
             "HBM2E" => MemoryType::Hbm2e,
             "HBM3" => MemoryType::Hbm3,
             "HBM3E" => MemoryType::Hbm3e,
+            "HBM" => MemoryType::Hbm,
             "GDDR6" => MemoryType::Gddr6,
             "GDDR6X" => MemoryType::Gddr6x,
             "GDDR7" => MemoryType::Gddr7,
@@ -45,6 +49,7 @@ impl MemoryType {
             MemoryType::Hbm2e => "HBM2e",
             MemoryType::Hbm3 => "HBM3",
             MemoryType::Hbm3e => "HBM3e",
+            MemoryType::Hbm => "HBM",
             MemoryType::Gddr6 => "GDDR6",
             MemoryType::Gddr6x => "GDDR6X",
             MemoryType::Gddr7 => "GDDR7",
@@ -54,7 +59,11 @@ impl MemoryType {
     pub fn is_hbm(self) -> bool {
         matches!(
             self,
-            MemoryType::Hbm2 | MemoryType::Hbm2e | MemoryType::Hbm3 | MemoryType::Hbm3e
+            MemoryType::Hbm2
+                | MemoryType::Hbm2e
+                | MemoryType::Hbm3
+                | MemoryType::Hbm3e
+                | MemoryType::Hbm
         )
     }
     pub fn is_gddr(self) -> bool {
@@ -75,8 +84,10 @@ pub struct Gpu {
     /// The vendor's figure as written, e.g. "80 GB".
     pub memory_label: String,
     pub memory_type: MemoryType,
-    /// Active memory stacks/chips (what the scene draws); for SRAM devices, dies/tiles as noted.
+    /// Active memory stacks/chips (what the scene draws); 1 for an SRAM device (the die itself).
     pub packages: u32,
+    /// A wafer-scale die (Cerebras): drawn as a wafer.
+    pub wafer: bool,
     /// Present on the package but disabled (H100 SXM: 6 sites, 5 active).
     pub inactive_packages: u32,
     /// Bytes per second (vendor's decimal GB/s).
@@ -86,6 +97,23 @@ pub struct Gpu {
     /// FlashAttention-2 forward tile on this device: (query rows, key columns); None where FA2 has
     /// no kernel for it.
     pub flash_tile: Option<(u32, u32)>,
+    /// The memory CUDA reports (`torch.cuda.mem_get_info()` total, as vLLM logs it), where a log
+    /// was found; the driver keeps the rest.
+    pub visible_memory_bytes: Option<u64>,
+    /// Streaming multiprocessors, compute units, cores: `compute_units` of `compute_unit_name`.
+    pub compute_units: Option<u64>,
+    pub compute_unit_name: Option<String>,
+    /// Dense (no sparsity) peak FLOP/s in bf16, or in fp16 where the device has no bf16.
+    pub dense_flops: Option<f64>,
+    /// Whether `dense_flops` is the bf16 figure (false: fp16).
+    pub flops_bf16: bool,
+    /// The device computes in bf16 (vLLM then serves fp32 checkpoints in bf16, else fp16).
+    pub bf16: bool,
+    /// Scale-up interconnect, e.g. "NVLink 4", and its per-device bandwidth in bytes/s as the
+    /// vendor prints it (`link_direction` says which convention).
+    pub link: Option<String>,
+    pub link_bandwidth: Option<f64>,
+    pub link_direction: Option<String>,
     pub source: String,
     pub notes: Option<String>,
 }
@@ -97,6 +125,9 @@ impl Gpu {
             name: self.name.clone(),
             memory_bytes: self.memory_bytes,
             bandwidth: self.bandwidth.unwrap_or(0.0),
+            visible_memory_bytes: self.visible_memory_bytes,
+            dense_flops: self.dense_flops.unwrap_or(0.0),
+            bf16: self.bf16,
         }
     }
 }
@@ -191,12 +222,36 @@ pub fn parse_gpus(file: &str, text: &str) -> Result<Vec<Gpu>, CatalogError> {
             }
         };
         let source = s("source")?;
-        if !source.starts_with("http") {
-            return Err(CatalogError::BadField {
-                file: where_,
-                field: "source".into(),
-                why: "must be a URL".into(),
-            });
+        for key in [
+            "source",
+            "compute_units_source",
+            "bf16_tflops_source",
+            "fp16_tflops_source",
+            "link_source",
+            "onchip_sram_source",
+            "visible_memory_source",
+        ] {
+            if let Some(v) = f.opt_str(key)? {
+                if !v.starts_with("http") {
+                    return Err(CatalogError::BadField {
+                        file: where_,
+                        field: key.into(),
+                        why: "must be a URL".into(),
+                    });
+                }
+            }
+        }
+        let bf16_flops = num(&where_, e, "bf16_tflops")?;
+        let fp16_flops = num(&where_, e, "fp16_tflops")?;
+        let visible = num(&where_, e, "visible_memory_gib")?;
+        if let Some(v) = visible {
+            if v * (1u64 << 30) as f64 > memory * scale {
+                return Err(CatalogError::BadField {
+                    file: where_,
+                    field: "visible_memory_gib".into(),
+                    why: format!("{v} GiB is more than the device's {memory} {unit}"),
+                });
+            }
         }
         let gpu = Gpu {
             id: s("id")?.to_ascii_lowercase(),
@@ -207,10 +262,20 @@ pub fn parse_gpus(file: &str, text: &str) -> Result<Vec<Gpu>, CatalogError> {
             memory_type,
             packages: packages.min(100_000) as u32,
             inactive_packages: inactive.min(1000) as u32,
-            bandwidth: num(&where_, e, "bandwidth_gbs")?.map(|g| g * 1e9),
+            bandwidth: num(&where_, e, "bandwidth_tbs")?.map(|t| t * 1e12),
             onchip_sram_bytes: num(&where_, e, "onchip_sram_mb")?
                 .map(|mb| (mb * (1u64 << 20) as f64).round() as u64),
             flash_tile,
+            visible_memory_bytes: visible.map(|v| (v * (1u64 << 30) as f64).round() as u64),
+            compute_units: f.opt_u64("compute_units")?,
+            compute_unit_name: f.opt_str("compute_unit_name")?.map(str::to_string),
+            dense_flops: bf16_flops.or(fp16_flops).map(|t| t * 1e12),
+            flops_bf16: bf16_flops.is_some(),
+            bf16: f.bool_or("bf16", true)?,
+            wafer: f.bool_or("wafer", false)?,
+            link: f.opt_str("link")?.map(str::to_string),
+            link_bandwidth: num(&where_, e, "link_gbs")?.map(|g| g * 1e9),
+            link_direction: f.opt_str("link_direction")?.map(str::to_string),
             source,
             notes: f.opt_str("notes")?.map(str::to_string),
         };

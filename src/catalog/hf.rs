@@ -1,7 +1,6 @@
 //! Reads a Hugging Face `config.json` (as published, or the same fields in a catalog TOML entry) into
 //! a `calc::Model`: the attention layout of every layer and parameter counts derived from the shapes.
-//! Supported `model_type`s: gpt2 llama mistral mixtral qwen2 qwen2_moe qwen3 qwen3_moe qwen3_next
-//! gemma2 gemma3 gemma3_text deepseek_v2 deepseek_v3 gpt_oss phi3 phimoe.
+//! Supported `model_type`s: see `SUPPORTED`.
 
 use super::CatalogError;
 use crate::calc::{Attention, Dtype, Layer, Model, Params, WeightFormat};
@@ -131,6 +130,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A positive number field, or None when absent/null.
+    fn opt_f64(&self, key: &str) -> Result<Option<f64>, CatalogError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x > 0.0 && x.is_finite() => Ok(Some(x)),
+                _ => Err(self.bad(key, format!("must be a positive number, found {v}"))),
+            },
+        }
+    }
+
     fn sub(&self, key: &str) -> Option<Fields<'a>> {
         match self.get(key) {
             Some(Value::Object(m)) => Some(Fields {
@@ -157,6 +167,10 @@ struct Counter {
     total: u64,
     active: u64,
     routed: u64,
+    /// Of `total`: the token embedding and the LM head (once when tied).
+    embedding: u64,
+    /// Of `total`: a vision tower and its projector.
+    vision: u64,
 }
 
 impl Counter {
@@ -165,7 +179,19 @@ impl Counter {
             total: 0,
             active: 0,
             routed: 0,
+            embedding: 0,
+            vision: 0,
         }
+    }
+    /// The token embedding and LM head matrices (`vocab x d`, once or twice).
+    fn embed(&mut self, n: u64) {
+        self.dense(n);
+        self.embedding += n;
+    }
+    /// A vision tower (resident, not used for text tokens).
+    fn vision(&mut self, n: u64) {
+        self.total += n;
+        self.vision += n;
     }
     /// Parameters every token uses.
     fn dense(&mut self, n: u64) {
@@ -226,10 +252,15 @@ pub fn model_from_config(f: &Fields, meta: Meta) -> Result<Model, CatalogError> 
         .opt_str("model_type")?
         .ok_or_else(|| f.missing("model_type"))?
         .to_string();
-    // Multimodal Gemma 3 keeps the language model under text_config.
-    if family == "gemma3" {
+    // Multimodal Gemma 3 and Llama 4 keep the language model under text_config.
+    if family == "gemma3" || family == "llama4" {
         if let Some(text) = f.sub("text_config") {
-            let mut m = parse_family(&text, "gemma3_text", f)?;
+            let inner = if family == "gemma3" {
+                "gemma3_text"
+            } else {
+                "llama4_text"
+            };
+            let mut m = parse_family(&text, inner, f)?;
             m.family = family;
             return Ok(finish(m, meta));
         }
@@ -315,6 +346,8 @@ fn model(
             experts: experts.0,
             experts_per_token: experts.1,
             moe_layers: experts.2,
+            embedding: counter.embedding,
+            vision: counter.vision,
         },
         weights,
         max_context: c.max_pos,
@@ -337,15 +370,252 @@ fn parse_family(f: &Fields, family: &str, top: &Fields) -> Result<Model, Catalog
         "llama" | "mistral" | "mixtral" | "qwen2" | "qwen2_moe" | "qwen3" | "qwen3_moe"
         | "phi3" | "phimoe" | "gemma2" | "gemma3_text" => decoder(f, family, top),
         "qwen3_next" => qwen3_next(f),
-        "deepseek_v2" | "deepseek_v3" => deepseek(f, family),
+        "deepseek_v2" | "deepseek_v3" | "kimi_k2" => deepseek(f, family),
         "gpt_oss" => gpt_oss(f),
+        "llama4_text" => llama4(f, top),
+        "glm4_moe" => glm4_moe(f),
+        "minimax_m2" => minimax_m2(f),
         other => Err(f.bad(
             "model_type",
-            format!(
-                "\"{other}\" is not supported (supported: gpt2 llama mistral mixtral qwen2 qwen2_moe qwen3 qwen3_moe qwen3_next gemma2 gemma3 deepseek_v2 deepseek_v3 gpt_oss phi3 phimoe)"
-            ),
+            format!("\"{other}\" is not supported (supported: {SUPPORTED})"),
         )),
     }
+}
+
+/// The `model_type`s the importer reads.
+pub const SUPPORTED: &str = "gpt2 llama mistral mixtral qwen2 qwen2_moe qwen3 qwen3_moe qwen3_next gemma2 gemma3 gemma3_text llama4 deepseek_v2 deepseek_v3 kimi_k2 glm4_moe minimax_m2 gpt_oss phi3 phimoe";
+
+/// The weights' format from `quantization_config.quant_method` (or a flat `quant_method`): FP8
+/// checkpoints keep embeddings and LM head in the model dtype.
+fn quantized(f: &Fields, rest: Dtype) -> Result<WeightFormat, CatalogError> {
+    let quant = f
+        .sub("quantization_config")
+        .and_then(|q| q.opt_str("quant_method").ok().flatten())
+        .or(f.opt_str("quant_method")?);
+    Ok(match quant {
+        Some("fp8") => WeightFormat::Quantized {
+            linear: Dtype::Fp8,
+            rest,
+        },
+        _ => WeightFormat::Uniform { dtype: rest },
+    })
+}
+
+/// Llama 4 (text model): every 4th layer global attention without RoPE, the others chunked local
+/// attention; MoE layers (every `interleave_moe_layer_step`-th) with one shared expert beside the
+/// routed ones, dense layers of `intermediate_size_mlp`; the vision tower from `vision_config`.
+fn llama4(f: &Fields, top: &Fields) -> Result<Model, CatalogError> {
+    let c = common(f)?;
+    let Common {
+        d,
+        layers: n,
+        heads,
+        kv_heads,
+        head_dim: hd,
+        vocab,
+        ..
+    } = c;
+    let chunk = f.u64("attention_chunk_size")?;
+    let e = f.u64("num_local_experts")?;
+    let k = f.u64("num_experts_per_tok")?;
+    check_topk(f, e, k)?;
+    let inter = f.u64("intermediate_size")?;
+    let inter_mlp = f.opt_u64("intermediate_size_mlp")?.unwrap_or(inter);
+    let step = f.opt_u64("interleave_moe_layer_step")?.unwrap_or(1);
+    let tied =
+        f.bool_or("tie_word_embeddings", false)? || top.bool_or("tie_word_embeddings", false)?;
+    // no_rope_layers[i] == 1: layer i uses RoPE and chunked attention; empty or absent: every
+    // `no_rope_layer_interval`-th layer (default 4) is global.
+    let rope = f.opt_u64_list("no_rope_layers")?.unwrap_or_default();
+    let interval = f.opt_u64("no_rope_layer_interval")?.unwrap_or(4);
+    let mut cnt = Counter::new();
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
+    let attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    let mut layout = Vec::with_capacity(n as usize);
+    let mut moe_layers = 0;
+    for i in 0..n {
+        cnt.dense(attn + 2 * d);
+        if (i + 1) % step == 0 {
+            moe_layers += 1;
+            cnt.dense(d * e + 3 * d * inter);
+            cnt.routed(e, k, 3 * d * inter);
+        } else {
+            cnt.dense(3 * d * inter_mlp);
+        }
+        let chunked = if rope.len() as u64 == n {
+            rope[i as usize] == 1
+        } else {
+            (i + 1) % interval != 0
+        };
+        let attention = if chunked {
+            Attention::Chunked {
+                kv_heads,
+                k_dim: hd,
+                v_dim: hd,
+                chunk,
+            }
+        } else {
+            Attention::Full {
+                kv_heads,
+                k_dim: hd,
+                v_dim: hd,
+            }
+        };
+        layout.push(Layer {
+            attention,
+            q_heads: heads,
+        });
+    }
+    if let Some(v) = top.sub("vision_config") {
+        cnt.vision(llama4_vision_params(&v, d)?);
+    }
+    let dtype = native_dtype(f, Dtype::Bf16).or_else(|_| native_dtype(top, Dtype::Bf16))?;
+    Ok(model(
+        "llama4",
+        &c,
+        layout,
+        cnt,
+        (e, k, moe_layers),
+        WeightFormat::Uniform { dtype },
+    ))
+}
+
+/// Llama 4's vision encoder, pixel-shuffle adapter and projector into the text width `d_text`.
+fn llama4_vision_params(v: &Fields, d_text: u64) -> Result<u64, CatalogError> {
+    let d = v.u64("hidden_size")?;
+    let i = v.u64("intermediate_size")?;
+    let n = v.u64("num_hidden_layers")?;
+    let patch = v.u64("patch_size")?;
+    let image = v.u64("image_size")?;
+    let channels = v.opt_u64("num_channels")?.unwrap_or(3);
+    let proj_in = v.u64("projector_input_dim")?;
+    let proj_out = v.u64("projector_output_dim")?;
+    let out = v.u64("vision_output_dim")?;
+    let ratio = v.opt_f64("pixel_shuffle_ratio")?.unwrap_or(0.5);
+    let patches = (image / patch) * (image / patch);
+    let embed = channels * patch * patch * d + d + (patches + 1) * d;
+    let layernorms = 2 * 2 * d;
+    let layer = 4 * (d * d + d) + (d * i + i) + (i * d + d) + 2 * 2 * d;
+    let shuffled = (d as f64 / (ratio * ratio)).round() as u64;
+    let adapter = shuffled * proj_in + proj_in * proj_out;
+    let projector = out * d_text;
+    Ok(embed + layernorms + n * layer + adapter + projector)
+}
+
+/// GLM-4.5 (glm4_moe): GQA with a QKV bias and optional QK norm, dense first layers, then routed
+/// and shared experts with a sigmoid router and its correction bias. The MTP layers
+/// (`num_nextn_predict_layers`) are not part of the main model and not counted.
+fn glm4_moe(f: &Fields) -> Result<Model, CatalogError> {
+    let c = common(f)?;
+    let Common {
+        d,
+        layers: n,
+        heads,
+        kv_heads,
+        head_dim: hd,
+        vocab,
+        ..
+    } = c;
+    let inter = f.u64("intermediate_size")?;
+    let mi = f.u64("moe_intermediate_size")?;
+    let e = f.u64("n_routed_experts")?;
+    let shared = f.opt_u64_zero("n_shared_experts")?.unwrap_or(0);
+    let k = f.u64("num_experts_per_tok")?;
+    check_topk(f, e, k)?;
+    let first_dense = f.opt_u64_zero("first_k_dense_replace")?.unwrap_or(0);
+    let tied = f.bool_or("tie_word_embeddings", false)?;
+    let bias = f.bool_or("attention_bias", false)?;
+    let qk_norm = f.bool_or("use_qk_norm", false)?;
+    let mut cnt = Counter::new();
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
+    let mut attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    if bias {
+        attn += heads * hd + 2 * kv_heads * hd;
+    }
+    if qk_norm {
+        attn += 2 * hd;
+    }
+    let mut moe_layers = 0;
+    for l in 0..n {
+        cnt.dense(attn + 2 * d);
+        if l >= first_dense {
+            moe_layers += 1;
+            cnt.dense(e * d + e + shared * 3 * d * mi);
+            cnt.routed(e, k, 3 * d * mi);
+        } else {
+            cnt.dense(3 * d * inter);
+        }
+    }
+    let layer = Layer {
+        attention: Attention::Full {
+            kv_heads,
+            k_dim: hd,
+            v_dim: hd,
+        },
+        q_heads: heads,
+    };
+    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
+    Ok(model(
+        "glm4_moe",
+        &c,
+        vec![layer; n as usize],
+        cnt,
+        (e, k, moe_layers),
+        weights,
+    ))
+}
+
+/// MiniMax-M2: full attention in every layer with a QK norm over the whole projections, MoE in
+/// every layer (no shared expert) with a sigmoid router and its bias; FP8 checkpoint. MTP modules
+/// are not counted.
+fn minimax_m2(f: &Fields) -> Result<Model, CatalogError> {
+    let c = common(f)?;
+    let Common {
+        d,
+        layers: n,
+        heads,
+        kv_heads,
+        head_dim: hd,
+        vocab,
+        ..
+    } = c;
+    let e = f.u64("num_local_experts")?;
+    let k = f.u64("num_experts_per_tok")?;
+    check_topk(f, e, k)?;
+    let mi = f.u64("intermediate_size")?;
+    let tied = f.bool_or("tie_word_embeddings", false)?;
+    let qk_norm = f.bool_or("use_qk_norm", false)?;
+    let routing_bias = f.bool_or("use_routing_bias", false)?;
+    let mut cnt = Counter::new();
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
+    let mut attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    if qk_norm {
+        attn += heads * hd + kv_heads * hd;
+    }
+    for _ in 0..n {
+        cnt.dense(attn + 2 * d + d * e + if routing_bias { e } else { 0 });
+        cnt.routed(e, k, 3 * d * mi);
+    }
+    let layer = Layer {
+        attention: Attention::Full {
+            kv_heads,
+            k_dim: hd,
+            v_dim: hd,
+        },
+        q_heads: heads,
+    };
+    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
+    Ok(model(
+        "minimax_m2",
+        &c,
+        vec![layer; n as usize],
+        cnt,
+        (e, k, n),
+        weights,
+    ))
 }
 
 /// GPT-2: learned positions, fused QKV with biases, LayerNorms with biases, tied head, fp32 weights.
@@ -362,7 +632,8 @@ fn gpt2(f: &Fields) -> Result<Model, CatalogError> {
         )));
     }
     let mut c = Counter::new();
-    c.dense(vocab * d + max_pos * d + 2 * d);
+    c.embed(vocab * d);
+    c.dense(max_pos * d + 2 * d);
     let per_layer =
         2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * inner + inner) + (inner * d + d);
     c.dense(layers * per_layer);
@@ -415,10 +686,8 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
     // Embedding, head, final norm.
     let norm_bias = family == "phimoe"; // PhiMoE uses LayerNorm with bias
     let norm = if norm_bias { 2 * d } else { d };
-    cnt.dense(vocab * d + norm);
-    if !tied {
-        cnt.dense(vocab * d);
-    }
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(norm);
     if f.bool_or("lm_head_bias", false)? {
         cnt.dense(vocab);
     }
@@ -572,7 +841,7 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
     // Gemma 3 multimodal: the SigLIP vision tower and projector are resident too.
     if family == "gemma3_text" {
         if let Some(v) = top.sub("vision_config") {
-            cnt.dense(siglip_params(&v, d)?);
+            cnt.vision(siglip_params(&v, d)?);
         }
     }
 
@@ -644,7 +913,8 @@ fn qwen3_next(f: &Fields) -> Result<Model, CatalogError> {
     let tied = f.bool_or("tie_word_embeddings", false)?;
 
     let mut cnt = Counter::new();
-    cnt.dense(vocab * d * if tied { 1 } else { 2 } + d);
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
     let mut layout = Vec::with_capacity(n as usize);
     for kind in &kinds {
         match kind.as_str() {
@@ -720,10 +990,11 @@ fn deepseek(f: &Fields, family: &str) -> Result<Model, CatalogError> {
     let first_dense = f.opt_u64_zero("first_k_dense_replace")?.unwrap_or(0);
     let freq = f.opt_u64("moe_layer_freq")?.unwrap_or(1);
     let tied = f.bool_or("tie_word_embeddings", false)?;
-    let score_bias = family == "deepseek_v3";
+    let score_bias = family == "deepseek_v3" || family == "kimi_k2";
 
     let mut cnt = Counter::new();
-    cnt.dense(c.vocab * d * if tied { 1 } else { 2 } + d);
+    cnt.embed(c.vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
     let q = match q_lora {
         Some(r) => d * r + r + r * heads * (nope + rope),
         None => d * heads * (nope + rope),
@@ -749,22 +1020,16 @@ fn deepseek(f: &Fields, family: &str) -> Result<Model, CatalogError> {
         },
         q_heads: heads,
     };
-    // DeepSeek-V3 ships FP8 (e4m3, 128x128 block scales) weights: quantization_config.quant_method.
-    let quant = f
-        .sub("quantization_config")
-        .and_then(|q| q.opt_str("quant_method").ok().flatten())
-        .or(f.opt_str("quant_method")?);
-    let dtype = match quant {
-        Some("fp8") => Dtype::Fp8,
-        _ => native_dtype(f, Dtype::Bf16)?,
-    };
+    // DeepSeek-V3 ships FP8 (e4m3, 128x128 block scales) weights, embeddings and head in bf16:
+    // quantization_config.quant_method.
+    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
     Ok(model(
         family,
         &c,
         vec![layer; n as usize],
         cnt,
         (e, k, moe_layers),
-        WeightFormat::Uniform { dtype },
+        weights,
     ))
 }
 
@@ -810,7 +1075,8 @@ fn gpt_oss(f: &Fields) -> Result<Model, CatalogError> {
         }
     })?;
     let mut cnt = Counter::new();
-    cnt.dense(vocab * d * if tied { 1 } else { 2 } + d);
+    cnt.embed(vocab * d * if tied { 1 } else { 2 });
+    cnt.dense(d);
     let attn = (d * heads * hd + heads * hd)
         + 2 * (d * kv_heads * hd + kv_heads * hd)
         + (heads * hd * d + d)

@@ -95,16 +95,27 @@ impl Catalog {
     }
 
     /// A model by catalog id or Hugging Face repo id, case-insensitively.
+    /// A model by catalog id or Hugging Face repo id (any case). A repo id of the instruction-
+    /// tuned or chat checkpoint (`-Instruct`, `-it`, `-Chat`) finds the row of its base model, and
+    /// the base model's id finds a row that lists the instruct repo: they share the architecture.
     pub fn model(&self, query: &str) -> Result<&Model, CatalogError> {
         let q = query.trim().to_ascii_lowercase();
-        self.models
-            .iter()
-            .find(|m| {
-                m.id == q
-                    || m.hf_repo
-                        .as_deref()
-                        .is_some_and(|r| r.to_ascii_lowercase() == q)
+        let exact = self.models.iter().find(|m| {
+            m.id == q
+                || m.hf_repo
+                    .as_deref()
+                    .is_some_and(|r| r.to_ascii_lowercase() == q)
+        });
+        let base = || {
+            let b = base_repo(&q);
+            self.models.iter().find(|m| {
+                m.hf_repo
+                    .as_deref()
+                    .is_some_and(|r| base_repo(&r.to_ascii_lowercase()) == b)
             })
+        };
+        exact
+            .or_else(|| if q.contains('/') { base() } else { None })
             .ok_or_else(|| CatalogError::Unknown {
                 kind: "model",
                 query: query.to_string(),
@@ -123,6 +134,19 @@ impl Catalog {
                 suggestions: closest(&q, self.gpus.iter().map(|g| g.id.as_str())),
             })
     }
+}
+
+/// A repo id without its instruction-tuning mark: `google/gemma-2-9b-it` -> `google/gemma-2-9b`,
+/// `mistralai/Mixtral-8x7B-Instruct-v0.1` -> `mistralai/Mixtral-8x7B-v0.1`.
+fn base_repo(repo: &str) -> String {
+    let mut r = repo.to_string();
+    for mark in ["-instruct", "-chat"] {
+        if let Some(i) = r.find(mark) {
+            r.replace_range(i..i + mark.len(), "");
+            return r;
+        }
+    }
+    r.strip_suffix("-it").map(str::to_string).unwrap_or(r)
 }
 
 /// Up to three ids nearest to `q` by edit distance (and any id containing it).

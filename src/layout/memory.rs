@@ -254,8 +254,10 @@ impl MemoryMap {
             self.scores_unshown_banks = sb - placed;
         }
 
-        // Free memory past the engine's utilization limit.
-        self.headroom_from = ((n as f64) * s.gpu_util).floor() as u32;
+        // Free memory past what the engine lets weights and KV take (its utilization budget less
+        // its own activation and non-torch memory).
+        let limit = pg.engine_limit_bytes.min(mem) as f64 / mem.max(1) as f64;
+        self.headroom_from = ((n as f64) * limit).floor() as u32;
         for st in self.states.iter_mut().skip(self.headroom_from as usize) {
             if *st == FREE {
                 *st = HEADROOM;

@@ -350,6 +350,9 @@ impl Layout {
     }
 }
 
+/// Regions a wafer-scale die is drawn in (a drawing, not a count of packages: the wafer is one die).
+pub const WAFER_REGIONS: usize = 84;
+
 /// Die and package rectangles on the board for a GPU's memory type and package count.
 fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
     let g = (10.0 * ui).round().max(3.0);
@@ -362,8 +365,9 @@ fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
         rows: 0,
         active,
     };
-    if gpu.memory_type == MemoryType::Sram && total >= 12 {
-        return wafer_grid(b, total, gpu.inactive_packages as usize, g);
+    if gpu.wafer {
+        // One wafer-scale die, drawn as its 12 x 7 grid of reticle-sized regions of SRAM.
+        return wafer_grid(b, WAFER_REGIONS, 0, g);
     }
     let ring = gpu.memory_type.is_gddr() || (gpu.memory_type == MemoryType::Sram && total >= 4);
     if !ring {

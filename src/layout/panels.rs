@@ -99,6 +99,14 @@ fn count(n: u64) -> String {
     units::count(n as u128)
 }
 
+/// "0.9 utilization" (vLLM) or "mem_fraction_static 0.834" (SGLang).
+fn util_text(r: &crate::calc::Report) -> String {
+    match r.capacity.engine {
+        crate::calc::Engine::Vllm => format!("{} utilization", r.gpu_util),
+        crate::calc::Engine::Sglang => format!("mem_fraction_static {}", r.gpu_util),
+    }
+}
+
 /// The texts of the panels `kinds`, a pure function of the scene (the calculator's report, the
 /// simulation's state and the settings) and of the memory map's bank size (for the legend).
 /// `wafer`: the board is drawn as a wafer.
@@ -132,13 +140,22 @@ pub fn texts_for(
                 row(
                     &mut spans,
                     "GPU",
-                    format!(
-                        "{} · {} {} × {}",
-                        g.id.to_uppercase(),
-                        units::bytes(g.memory_bytes as u128),
-                        g.memory_type.name(),
-                        g.packages
-                    ),
+                    if g.memory_type == crate::catalog::MemoryType::Sram {
+                        // one die: its memory is on it, there are no packages to count
+                        format!(
+                            "{} · {} on-die SRAM",
+                            g.id.to_uppercase(),
+                            units::bytes(g.memory_bytes as u128)
+                        )
+                    } else {
+                        format!(
+                            "{} · {} {} × {}",
+                            g.id.to_uppercase(),
+                            units::bytes(g.memory_bytes as u128),
+                            g.memory_type.name(),
+                            g.packages
+                        )
+                    },
                     pal::TEXT,
                 );
                 row(
@@ -215,7 +232,7 @@ pub fn texts_for(
                 row(
                     &mut spans,
                     "GPUs",
-                    format!("{} × {gpu} at {} utilization", count(gpus), s.gpu_util),
+                    format!("{} × {gpu} at {}", count(gpus), util_text(r)),
                     gpus_color,
                 );
                 row(
@@ -304,10 +321,10 @@ pub fn texts_for(
                     spans.push(Span::new("DOES NOT FIT\n", pal::DANGER).bold().size(1.15));
                     spans.push(Span::new(
                         format!(
-                            "{} beyond one {gpu} → {} GPUs at {} utilization. Board: 1 of the {} (tensor parallel).\n",
+                            "{} beyond one {gpu} → {} GPUs at {}. Board: 1 of the {} (tensor parallel).\n",
                             units::bytes(r.beyond_one_gpu_bytes),
                             count(gpus),
-                            s.gpu_util,
+                            util_text(r),
                             count(gpus)
                         ),
                         pal::TEXT,
@@ -316,9 +333,10 @@ pub fn texts_for(
                     spans.push(Span::new("OVER BUDGET\n", pal::WARN).bold().size(1.15));
                     spans.push(Span::new(
                         format!(
-                            "Fits the {} of one {gpu}, but not vLLM's {} budget: {} GPUs.\n",
+                            "Fits the {} of one {gpu}, but not {}'s budget at {}: {} GPUs.\n",
                             units::bytes(g.memory_bytes as u128),
-                            s.gpu_util,
+                            r.capacity.engine.label(),
+                            util_text(r),
                             count(gpus)
                         ),
                         pal::TEXT,

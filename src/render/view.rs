@@ -60,7 +60,7 @@ fn run_of(states: &[u32], kind: u32) -> Option<std::ops::Range<u32>> {
 fn text_key(scene: &Scene) -> String {
     let s = &scene.settings;
     format!(
-        "{} {} {} {} {:?} {:?} {} {} {} {} {} {} {} {} {} {} {}",
+        "{} {} {} {} {:?} {:?} {} {} {} {} {:?} {} {} {} {} {} {} {:?} {:?} {}",
         s.model.id,
         s.gpu.id,
         s.context,
@@ -77,7 +77,10 @@ fn text_key(scene: &Scene) -> String {
         s.hold,
         s.block_tokens,
         s.seed,
-        scene.shards
+        scene.shards,
+        s.engine,
+        s.tp,
+        s.pp
     )
 }
 
@@ -119,7 +122,7 @@ struct MapKey {
     kv: crate::calc::Dtype,
     weights: crate::calc::WeightFormat,
     context: u64,
-    util: u64,
+    util: Option<u64>,
     fresh: bool,
     capacity: u32,
 }
@@ -197,7 +200,7 @@ impl View {
             kv: s.kv(),
             weights: s.weights(),
             context: s.context,
-            util: s.gpu_util.to_bits(),
+            util: s.gpu_util.map(f64::to_bits),
             fresh: scene.progress < 1.0,
             capacity,
         };

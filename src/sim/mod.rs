@@ -49,9 +49,15 @@ pub struct Settings {
     /// Flash attention.
     pub fa: bool,
     pub skip_weights: bool,
-    pub gpu_util: f64,
+    /// The engine's utilization knob; None: its default.
+    pub gpu_util: Option<f64>,
     /// Tokens per KV page (vLLM's `--block-size`).
     pub block_tokens: u64,
+    /// The engine whose rules size the cache, and the deployment's parallelism (`tp` None: the
+    /// board is one GPU of the fewest that hold the sweep, split evenly).
+    pub engine: calc::Engine,
+    pub tp: Option<u64>,
+    pub pp: u64,
     pub speed: f64,
     pub paused: bool,
     pub seed: u64,
@@ -72,8 +78,11 @@ impl Settings {
             pa: false,
             fa: false,
             skip_weights: false,
-            gpu_util: calc::DEFAULT_GPU_UTIL,
+            gpu_util: None,
             block_tokens: calc::BLOCK_TOKENS,
+            engine: calc::Engine::Vllm,
+            tp: None,
+            pp: 1,
             speed: 1.0,
             paused: false,
             seed: 1,
@@ -91,16 +100,18 @@ impl Settings {
         }
     }
 
+    /// The weights as the engine serves them (`dtype="auto"`), or as `--weight-dtype` says.
     pub fn weights(&self) -> WeightFormat {
         match self.weight_dtype {
-            Some(d) => WeightFormat::Uniform { dtype: d },
-            None => self.model.weights,
+            Some(d) => WeightFormat::for_dtype(d),
+            None => calc::engine::served_weights(&self.model, &self.gpu.device()),
         }
     }
 
+    /// The KV dtype: as set, else the compute dtype of the weights.
     pub fn kv(&self) -> Dtype {
         self.kv_dtype
-            .unwrap_or_else(|| self.model.weights.default_kv_dtype())
+            .unwrap_or_else(|| self.weights().default_kv_dtype())
     }
 }
 
@@ -280,6 +291,9 @@ impl Sim {
             && old.skip_weights == s.skip_weights
             && old.gpu_util == s.gpu_util
             && old.block_tokens == s.block_tokens
+            && old.engine == s.engine
+            && old.tp == s.tp
+            && old.pp == s.pp
             && old.seed == s.seed;
         let fa_changed = old.fa != s.fa;
         self.settings = s.clone();
@@ -506,6 +520,9 @@ impl Scene {
         w.policy = settings.policy();
         w.gpu_util = settings.gpu_util;
         w.block_tokens = settings.block_tokens;
+        w.engine = settings.engine;
+        w.tp = settings.tp;
+        w.pp = settings.pp;
         w.gpus = gpus;
         calc::report(&settings.model, &settings.gpu.device(), &w)
     }
