@@ -217,30 +217,7 @@ pub fn kv_heads_per_rank(kv_heads: u64, tp: u64) -> u64 {
 /// KV bytes one token costs in one layer on one of `tp` ranks (MLA's latent is not split: every
 /// rank holds it whole).
 pub fn layer_bytes_per_rank(a: &Attention, kv: Dtype, tp: u64) -> u128 {
-    match *a {
-        Attention::Full {
-            kv_heads,
-            k_dim,
-            v_dim,
-        }
-        | Attention::Sliding {
-            kv_heads,
-            k_dim,
-            v_dim,
-            ..
-        }
-        | Attention::Chunked {
-            kv_heads,
-            k_dim,
-            v_dim,
-            ..
-        } => kv.bytes((kv_heads_per_rank(kv_heads, tp) * (k_dim + v_dim)) as u128),
-        Attention::Mla {
-            kv_lora_rank,
-            rope_dim,
-        } => kv.bytes((kv_lora_rank + rope_dim) as u128),
-        Attention::Linear { .. } => 0,
-    }
+    kv.bytes(rank_spec(a, tp).elements_per_token() as u128)
 }
 
 /// A layer's attention as one rank sees it (its KV heads), the key vLLM groups layers by.

@@ -705,39 +705,31 @@ pub fn kv_formula(model: &Model, kv: Dtype, lengths: &[u64], result: u128) -> St
                 g.count,
                 tokens_term(&g.attention)
             ),
-            Attention::Chunked {
-                kv_heads,
-                k_dim,
-                v_dim,
-                ..
-            } => {
-                let dims = if k_dim == v_dim {
-                    format!(
-                        "2 × {} chunked {layers} × {kv_heads} KV heads × {k_dim} head_dim",
-                        g.count
-                    )
-                } else {
-                    format!(
-                        "{} chunked {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims",
-                        g.count
-                    )
-                };
-                format!("{dims} × {size} × {}", tokens_term(&g.attention))
-            }
             Attention::Sliding {
                 kv_heads,
                 k_dim,
                 v_dim,
                 ..
+            }
+            | Attention::Chunked {
+                kv_heads,
+                k_dim,
+                v_dim,
+                ..
             } => {
+                let kind = if matches!(g.attention, Attention::Chunked { .. }) {
+                    "chunked"
+                } else {
+                    "sliding"
+                };
                 let dims = if k_dim == v_dim {
                     format!(
-                        "2 × {} sliding {layers} × {kv_heads} KV heads × {k_dim} head_dim",
+                        "2 × {} {kind} {layers} × {kv_heads} KV heads × {k_dim} head_dim",
                         g.count
                     )
                 } else {
                     format!(
-                        "{} sliding {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims",
+                        "{} {kind} {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims",
                         g.count
                     )
                 };

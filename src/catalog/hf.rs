@@ -382,6 +382,12 @@ fn parse_family(f: &Fields, family: &str, top: &Fields) -> Result<Model, Catalog
     }
 }
 
+/// Parameters of grouped-query attention projections without biases: q and o of `heads` heads,
+/// k and v of `kv_heads`, all `hd` wide, from and to width `d`.
+fn gqa_params(d: u64, heads: u64, kv_heads: u64, hd: u64) -> u64 {
+    d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d
+}
+
 /// The `model_type`s the importer reads.
 pub const SUPPORTED: &str = "gpt2 llama mistral mixtral qwen2 qwen2_moe qwen3 qwen3_moe qwen3_next gemma2 gemma3 gemma3_text llama4 deepseek_v2 deepseek_v3 kimi_k2 glm4_moe minimax_m2 gpt_oss phi3 phimoe";
 
@@ -431,7 +437,7 @@ fn llama4(f: &Fields, top: &Fields) -> Result<Model, CatalogError> {
     let mut cnt = Counter::new();
     cnt.embed(vocab * d * if tied { 1 } else { 2 });
     cnt.dense(d);
-    let attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    let attn = gqa_params(d, heads, kv_heads, hd);
     let mut layout = Vec::with_capacity(n as usize);
     let mut moe_layers = 0;
     for i in 0..n {
@@ -530,7 +536,7 @@ fn glm4_moe(f: &Fields) -> Result<Model, CatalogError> {
     let mut cnt = Counter::new();
     cnt.embed(vocab * d * if tied { 1 } else { 2 });
     cnt.dense(d);
-    let mut attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    let mut attn = gqa_params(d, heads, kv_heads, hd);
     if bias {
         attn += heads * hd + 2 * kv_heads * hd;
     }
@@ -591,7 +597,7 @@ fn minimax_m2(f: &Fields) -> Result<Model, CatalogError> {
     let mut cnt = Counter::new();
     cnt.embed(vocab * d * if tied { 1 } else { 2 });
     cnt.dense(d);
-    let mut attn = d * heads * hd + 2 * d * kv_heads * hd + heads * hd * d;
+    let mut attn = gqa_params(d, heads, kv_heads, hd);
     if qk_norm {
         attn += heads * hd + kv_heads * hd;
     }
