@@ -2,11 +2,13 @@
 //! and whole headless frames (prepare + draw + wait for the GPU) at 1920x1080 and 3840x2160.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use kvscope::app::host::Host;
 use kvscope::catalog::Catalog;
+use kvscope::frame::Target;
 use kvscope::render::context::{instance, GpuContext};
 use kvscope::render::offscreen::{Offscreen, FORMAT};
-use kvscope::render::view::TargetSize;
-use kvscope::render::{Renderer, View};
+use kvscope::render::Renderer;
+use kvscope::scenes::SceneId;
 use kvscope::sim::{Scene, Settings, Sim};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -32,25 +34,25 @@ fn frame(c: &mut Criterion) {
         kvscope::render::particles::pool_for(ctx.software),
     );
     r.set_cached(ctx.software);
-    let mut view = View::new();
+    let mut host = Host::new(r, SceneId::Memory);
     let scene = Scene::at(&s, 12.0);
     // 4,300 x 2,420 holds just over 100,000 banks.
-    let big = TargetSize {
+    let big = Target {
         width: 4300,
         height: 2420,
         scale: 1.0,
     };
-    view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, big, 0.0);
-    let banks = view.map.banks;
+    host.prepare(&ctx, &scene, big, 0.0);
+    let banks = host.scene().memory().map_or(0, |v| v.map.banks);
     assert!(banks >= 100_000, "{banks} banks");
     c.bench_function(&format!("frame/prepare_unchanged_{banks}_banks"), |b| {
         let mut t = 0.0f32;
         b.iter(|| {
             t += 0.016;
-            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, big, t))
+            black_box(host.prepare(&ctx, &scene, big, t))
         })
     });
-    let other = TargetSize {
+    let other = Target {
         width: 4310,
         height: 2420,
         scale: 1.0,
@@ -60,7 +62,7 @@ fn frame(c: &mut Criterion) {
         b.iter(|| {
             flip = !flip;
             let size = if flip { other } else { big };
-            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &scene, size, 0.0))
+            black_box(host.prepare(&ctx, &scene, size, 0.0))
         })
     });
     c.bench_function("frame/prepare_tokens_grew", |b| {
@@ -71,7 +73,7 @@ fn frame(c: &mut Criterion) {
             t += 1.0 / 60.0;
             sim.advance(1.0 / 60.0);
             let sc = sim.scene();
-            black_box(view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, big, t as f32))
+            black_box(host.prepare(&ctx, &sc, big, t as f32))
         })
     });
     ctx.queue.submit([]);
@@ -81,12 +83,12 @@ fn frame(c: &mut Criterion) {
     g.sample_size(20);
     for (w, h) in [(1920u32, 1080u32), (3840, 2160)] {
         let target = Offscreen::new(&ctx.device, w, h);
-        let size = TargetSize {
+        let size = Target {
             width: w,
             height: h,
             scale: 1.0,
         };
-        let mut view = View::new();
+        host.switch_scene(SceneId::Memory);
         let mut t = 12.0;
         let mut sim = Sim::new(&s);
         sim.advance(12.0);
@@ -95,9 +97,9 @@ fn frame(c: &mut Criterion) {
                 t += 1.0 / 60.0;
                 sim.advance(1.0 / 60.0);
                 let sc = sim.scene();
-                view.prepare(&mut r, &ctx.device, &ctx.queue, &sc, size, t as f32);
+                host.prepare(&ctx, &sc, size, t as f32);
                 let mut enc = ctx.device.create_command_encoder(&Default::default());
-                r.render(&ctx.device, &mut enc, &target.texture, &target.view);
+                host.render(&mut enc, &target.texture, &target.view);
                 ctx.queue.submit(Some(enc.finish()));
                 let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
             })

@@ -2,8 +2,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kvscope::catalog::Catalog;
-use kvscope::layout::memory::MemoryMap;
-use kvscope::layout::Layout;
+use kvscope::scenes::memory::Layout;
+use kvscope::scenes::memory::MemoryMap;
 use kvscope::sim::{Settings, Sim};
 use std::hint::black_box;
 use std::sync::Arc;

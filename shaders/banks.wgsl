@@ -22,27 +22,25 @@ struct VsOut {
 
 @group(1) @binding(0) var<storage, read> states: array<u32>;
 
-const FRESH: u32 = 65536u;
-
 fn bank_color(state: u32, p: vec2<f32>) -> vec4<f32> {
-    let kind = state & 255u;
-    let seq = (state >> 8u) & 255u;
-    var slot = 0u;
+    let kind = state & STATE_KIND_MASK;
+    let seq = (state >> STATE_SEQ_SHIFT) & STATE_SEQ_MASK;
+    var slot = SLOT_FREE;
     switch kind {
-        case 1u: { slot = 1u; }
-        case 2u: { slot = 8u + (seq % 16u); }
-        case 3u: { slot = 2u; }
-        case 4u: { slot = 3u; }
-        case 5u: {
+        case KIND_WEIGHTS: { slot = SLOT_WEIGHTS; }
+        case KIND_KV: { slot = SLOT_SEQUENCES + (seq % SEQUENCE_SLOTS); }
+        case KIND_RESERVED: { slot = SLOT_RESERVED; }
+        case KIND_SCORES: { slot = SLOT_SCORES; }
+        case KIND_GHOST: {
             // Ghost: diagonal red stripes over an empty bank, drifting with time.
             let s = fract((p.x + p.y) / (6.0 * g.bank_size) - g.time * 0.5);
-            slot = select(0u, 4u, s < 0.5);
+            slot = select(SLOT_FREE, SLOT_GHOST, s < 0.5);
         }
-        case 6u: { slot = 5u; }
-        default: { slot = 0u; }
+        case KIND_HEADROOM: { slot = SLOT_HEADROOM; }
+        default: { slot = SLOT_FREE; }
     }
     var c = g.palette[slot];
-    if ((state & FRESH) != 0u) {
+    if ((state & STATE_FRESH) != 0u) {
         let pulse = 0.5 + 0.5 * sin(g.time * 8.0);
         c = vec4<f32>(mix(c.rgb, vec3<f32>(1.0), 0.45 * pulse), c.a);
     }

@@ -1,4 +1,5 @@
-// Shared by every pipeline: the per-frame globals (one small uniform written each frame).
+// Shared by every pipeline: the per-frame globals (one small uniform written each frame). The
+// constants in capitals (KIND_*, SLOT_*, ...) come from src/frame/contract.rs, written ahead of this file.
 
 struct Globals {
     // Logical screen size in px.
@@ -20,8 +21,8 @@ struct Globals {
     // Distance between bank origins, logical px.
     bank_pitch: f32,
     _pad: f32,
-    // Colours (linear RGB, alpha), indexed by bank kind and sequence: see render/palette.rs.
-    palette: array<vec4<f32>, 32>,
+    // Colours (linear RGB, alpha) by palette slot (SLOT_*): see src/ui/palette.rs.
+    palette: array<vec4<f32>, PALETTE_SLOTS>,
 };
 
 @group(0) @binding(0) var<uniform> g: Globals;

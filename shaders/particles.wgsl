@@ -27,7 +27,7 @@ struct Params {
     // 1 at ludicrous speed: streaks.
     streak: f32,
     // Memory packages (x, y, w, h), logical px.
-    rects: array<vec4<f32>, 96>,
+    rects: array<vec4<f32>, MAX_SOURCES>,
 };
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -45,7 +45,7 @@ fn hash(n: u32) -> f32 {
 @group(1) @binding(0) var<storage, read> src: array<Particle>;
 @group(1) @binding(1) var<storage, read_write> dst: array<Particle>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn cs_main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i = id.x;
     if (i >= params.count) {

@@ -4,7 +4,8 @@
 struct Vertex {
     @location(0) pos: vec2<f32>,
     @location(1) color: vec4<f32>,
-    // 0 static, 1 flash tile (streams when flash attention is on), 2 follows the attention dot.
+    // ANIM_NONE static, ANIM_FLASH_TILE streams when flash attention is on, ANIM_DOT follows the
+    // attention dot.
     @location(2) anim: u32,
     // Flash tiles: position along the stream 0..1.
     @location(3) phase: f32,
@@ -19,9 +20,9 @@ struct VsOut {
 fn vs_main(v: Vertex) -> VsOut {
     var p = v.pos;
     var c = v.color;
-    if (v.anim == 2u) {
+    if (v.anim == ANIM_DOT) {
         p = p + g.dot;
-    } else if (v.anim == 1u) {
+    } else if (v.anim == ANIM_FLASH_TILE) {
         // A tile glows when the stream passes it; only tiles the sweep has reached take part.
         let reached = select(0.0, 1.0, v.phase <= g.progress + 0.001);
         let wave = 0.5 + 0.5 * sin((v.phase * 12.0 - g.time * 3.0) * 3.14159);

@@ -1,8 +1,6 @@
 // Background waves: thin triangle strips (no full-screen pass), shape from the vertex index, speed
 // and colour from the memory pressure.
 
-const SEGMENTS: u32 = 240u;
-
 struct VsOut {
     @builtin(position) clip: vec4<f32>,
     @location(0) color: vec4<f32>,
@@ -12,7 +10,7 @@ struct VsOut {
 fn vs_main(@builtin(vertex_index) vi: u32, @builtin(instance_index) wave: u32) -> VsOut {
     let seg = vi / 2u;
     let edge = f32(vi & 1u);
-    let x = f32(seg) / f32(SEGMENTS) * g.screen.x;
+    let x = f32(seg) / f32(WAVE_SEGMENTS) * g.screen.x;
     let w = f32(wave);
     let speed = 0.25 + 1.5 * g.pressure;
     let base = g.screen.y * (0.55 + 0.12 * w);

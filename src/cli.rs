@@ -13,6 +13,8 @@ pub enum UsageError {
     #[error("{0}")]
     Render(#[from] crate::render::RenderError),
     #[error("{0}")]
+    App(#[from] crate::app::AppError),
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     #[error("{0}")]
     Invalid(String),
@@ -704,7 +706,7 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
             "render needs --out FILE.png (or --frames N to time frames)".into(),
         ));
     }
-    let o = crate::render::headless::Options {
+    let o = crate::app::headless::Options {
         width: a.size.0,
         height: a.size.1,
         scale: a.scale,
@@ -716,7 +718,7 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
         layered: None,
         budgeted: None,
     };
-    let r = crate::render::headless::run(&settings, &o)?;
+    let r = crate::app::headless::run(&settings, &o)?;
     let mut out = String::new();
     if let Some(p) = &a.out {
         out.push_str(&format!(
@@ -761,5 +763,5 @@ pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, 
         backend: a.scene.backend.clone(),
         present: a.present,
     };
-    crate::app::run(settings, cat, opts).map_err(UsageError::Invalid)
+    Ok(crate::app::run(settings, cat, opts)?)
 }

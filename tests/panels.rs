@@ -4,9 +4,9 @@
 //! scene (the calculator's report, the simulation's state, the settings).
 
 use kvscope::catalog::Catalog;
-use kvscope::layout::memory::MemoryMap;
-use kvscope::layout::panels::{texts_for, PanelText};
-use kvscope::layout::{Layout, PanelKind};
+use kvscope::scenes::memory::panels::{texts_for, PanelText};
+use kvscope::scenes::memory::MemoryMap;
+use kvscope::scenes::memory::{Layout, PanelKind};
 use kvscope::sim::{Scene, Settings};
 use serde_json::Value;
 use std::process::Command;

@@ -1,15 +1,15 @@
 //! Headless rendering on whatever adapter the machine has (lavapipe in CI): pixel checks against
 //! numbers from the calculator and the layout. With CI set, a missing adapter fails the test.
 
+use kvscope::app::headless::{render_with, Options, Outcome};
 use kvscope::calc::report::kv_bytes;
 use kvscope::catalog::Catalog;
-use kvscope::layout::memory;
-use kvscope::layout::palette as pal;
-use kvscope::layout::{Layout, PanelKind};
-use kvscope::render::banks;
 use kvscope::render::context::{instance, GpuContext};
-use kvscope::render::headless::{render_with, Options, Outcome};
+use kvscope::scenes::memory::banks;
+use kvscope::scenes::memory::map as memory;
+use kvscope::scenes::memory::{Layout, PanelKind};
 use kvscope::sim::Settings;
+use kvscope::ui::palette as pal;
 use std::sync::{Arc, Mutex, OnceLock};
 
 fn ctx() -> Option<&'static Mutex<GpuContext>> {
@@ -58,7 +58,7 @@ fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option
     let out = render_with(&c, s, &o).expect("renders");
     if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
         let name = format!("target/render-{}-{w}x{h}@{scale}.png", s.model.id);
-        kvscope::render::offscreen::write_png(std::path::Path::new(&name), w, h, &out.rgba).ok();
+        kvscope::render::readback::write_png(std::path::Path::new(&name), w, h, &out.rgba).ok();
     }
     Some(out)
 }
@@ -79,7 +79,7 @@ fn bank_colors(o: &Outcome, w: u32) -> Vec<[u8; 3]> {
         .iter()
         .map(|b| {
             let c = l.bank_size / 2.0;
-            px(o, w, (b[0] + c) * l.scale, (b[1] + c) * l.scale)
+            px(o, w, (b.x + c) * l.scale, (b.y + c) * l.scale)
         })
         .collect()
 }
@@ -87,7 +87,7 @@ fn bank_colors(o: &Outcome, w: u32) -> Vec<[u8; 3]> {
 /// Failure helper: keep the image for a look.
 fn keep(o: &Outcome, w: u32, h: u32, name: &str) -> String {
     let p = std::env::temp_dir().join(format!("kvscope-failed-{name}.png"));
-    kvscope::render::offscreen::write_png(&p, w, h, &o.rgba).ok();
+    kvscope::render::readback::write_png(&p, w, h, &o.rgba).ok();
     format!("(image at {})", p.display())
 }
 
@@ -332,11 +332,72 @@ fn overflow_is_shown_not_clipped() {
     assert!(c[0] > 150 && c[1] < 120, "{c:?}");
 }
 
+/// Frame data with nothing in it but banks: `grids` over a `size` x `size` target at scale 1, the
+/// banks `bank` px at a pitch of `pitch`.
+fn bank_frame<'a>(
+    size: u32,
+    grids: &'a [kvscope::frame::BankGrid],
+    states: &'a [u32],
+    revisions: (u64, u64),
+    (pitch, bank): (f32, f32),
+    palette: &'a [[f32; 4]; 32],
+    mesh: &'a kvscope::frame::Mesh,
+) -> kvscope::frame::FrameData<'a> {
+    use kvscope::frame::*;
+    FrameData {
+        target: Target {
+            width: size,
+            height: size,
+            scale: 1.0,
+        },
+        uniforms: Uniforms {
+            screen: glam::Vec2::splat(size as f32),
+            time: 0.0,
+            scale: 1.0,
+            dot: glam::Vec2::ZERO,
+            bank_size: bank,
+            bank_pitch: pitch,
+            pressure: 0.0,
+            flash: false,
+            progress: 0.0,
+        },
+        palette,
+        background: pal::background(),
+        banks: Banks {
+            geometry_revision: revisions.0,
+            grids,
+            pitch,
+            size: bank,
+            states_revision: revisions.1,
+            states,
+            redraw: &[],
+            redraw_urgent: &[],
+        },
+        shapes: mesh,
+        shapes_revision: 0,
+        texts: Texts {
+            settled: &[],
+            settled_revision: 0,
+            live: &[],
+            live_revision: 0,
+        },
+        static_rects: &[],
+        particles: Particles {
+            die: [0.0; 4],
+            sources: &[],
+            emit: 0.0,
+            dt: 0.0,
+            travel: 1.0,
+            streak: false,
+        },
+    }
+}
+
 #[test]
 fn a_million_bank_instances_draw() {
+    // The renderer draws frame data with no scene behind it: a million grids of one bank each.
     let Some(c) = ctx() else { return };
     let c = c.lock().unwrap_or_else(|e| e.into_inner());
-    let s = settings("llama-3.1-8b", "h100");
     let mut r = kvscope::render::Renderer::new(
         &c.device,
         &c.queue,
@@ -344,14 +405,12 @@ fn a_million_bank_instances_draw() {
         1000,
     );
     // A 1,000 x 1,000 grid of sub-pixel banks over a 1000x1000 target.
-    let mut l = Layout::compute(1000, 1000, 1.0, &s.gpu);
-    l.bank_size = 0.9;
-    l.bank_pitch = 1.0;
-    // A million instances: each a grid of one bank.
-    let inst: Vec<banks::BankInstance> = (0..1_000_000u32)
-        .map(|i| banks::BankInstance::grid([(i % 1000) as f32, (i / 1000) as f32], i, 1, 1))
+    let grids: Vec<kvscope::frame::BankGrid> = (0..1_000_000u32)
+        .map(|i| {
+            let pos = glam::Vec2::new((i % 1000) as f32, (i / 1000) as f32);
+            kvscope::frame::BankGrid::new(pos, i, 1, 1)
+        })
         .collect();
-    r.banks.set_instances(&c.device, &inst, 1.0, 0.9, 1.0);
     let states: Vec<u32> = (0..1_000_000u32)
         .map(|i| {
             if i < 500_000 {
@@ -361,34 +420,43 @@ fn a_million_bank_instances_draw() {
             }
         })
         .collect();
-    assert_eq!(r.banks.update_states(&c.queue, &states), vec![0..1_000_000]);
+    let palette = pal::slots();
+    let mesh = kvscope::frame::Mesh::default();
+    let geometry = kvscope::frame::next_revision();
+    let frame = |states, rev| {
+        bank_frame(
+            1000,
+            &grids,
+            states,
+            (geometry, rev),
+            (1.0, 0.9),
+            &palette,
+            &mesh,
+        )
+    };
+    let st = r.prepare(&c.device, &c.queue, &frame(&states, 1));
+    assert!(st.grids_uploaded);
+    assert_eq!(st.state_runs, vec![0..1_000_000]);
+    // The same revision: nothing uploaded; a new revision with the same states: nothing either.
+    let st = r.prepare(&c.device, &c.queue, &frame(&states, 1));
+    assert!(!st.grids_uploaded && st.state_runs.is_empty());
+    let st = r.prepare(&c.device, &c.queue, &frame(&states, 2));
     assert!(
-        r.banks.update_states(&c.queue, &states).is_empty(),
+        st.state_runs.is_empty(),
         "nothing changed, nothing uploaded"
     );
     // Two distant changes are two runs: only they are uploaded and redrawn.
     let mut changed = states.clone();
     changed[10] = memory::KV;
     changed[900_000] = memory::KV;
-    assert_eq!(
-        r.banks.update_states(&c.queue, &changed),
-        vec![10..11, 900_000..900_001]
-    );
-    r.write_globals(
-        &c.queue,
-        &l,
-        &kvscope::render::FrameValues {
-            time: 0.0,
-            progress: 0.0,
-            pressure: 0.0,
-            flash: false,
-        },
-    );
+    let st = r.prepare(&c.device, &c.queue, &frame(&changed, 3));
+    assert_eq!(st.state_runs, vec![10..11, 900_000..900_001]);
+    assert_eq!(st.states_written, 2);
     let t = kvscope::render::offscreen::Offscreen::new(&c.device, 1000, 1000);
     let mut enc = c.device.create_command_encoder(&Default::default());
-    r.render(&c.device, &mut enc, &t.texture, &t.view);
+    r.render(&mut enc, &t.texture, &t.view);
     c.queue.submit(Some(enc.finish()));
-    let rgba = kvscope::render::offscreen::read_rgba(&c, &t.texture, 1000, 1000).unwrap();
+    let rgba = kvscope::render::readback::read_rgba(&c, &t.texture).unwrap();
     let at = |x: usize, y: usize| {
         [
             rgba[(y * 1000 + x) * 4],
@@ -665,7 +733,7 @@ fn panel_pixels(rgba: &[u8], w: u32, l: &Layout, kind: PanelKind) -> Vec<u8> {
     out
 }
 
-fn panel_text(texts: &[kvscope::layout::panels::PanelText], kind: PanelKind) -> String {
+fn panel_text(texts: &[kvscope::scenes::memory::panels::PanelText], kind: PanelKind) -> String {
     texts
         .iter()
         .filter(|t| t.kind == kind)
@@ -690,12 +758,12 @@ fn panels_follow_every_change_of_state() {
         particles: Some(0),
         ..Options::new(1280, 720)
     };
-    let mut session = kvscope::render::headless::Session::new(&c, &s, &o).unwrap();
+    let mut session = kvscope::app::headless::Session::new(&c, &s, &o).unwrap();
     for _ in 0..3 {
         session.frame(1.0 / 60.0).unwrap();
     }
     let l = session.layout().unwrap().clone();
-    let controls = |session: &kvscope::render::headless::Session| {
+    let controls = |session: &kvscope::app::headless::Session| {
         panel_text(session.texts(), PanelKind::Controls)
     };
     assert!(controls(&session).ends_with("CB + PA · 1x · playing"));

@@ -1,26 +1,53 @@
-//! The window: a winit `ApplicationHandler` turning input into `Action`s on the settings, stepping
-//! the clock by measured time, and drawing through the same `View` as the headless renderer.
-//! Resizes, minimizing, zero-size windows and lost or outdated surfaces are handled, never panics.
+//! The app hosts a scene: in a window (a winit `ApplicationHandler` turning input into `Action`s on
+//! the settings, stepping the clock by measured time) or headless (`headless`, for `kvscope
+//! render` and tests), through the same scene view and renderer. Resizes, minimizing, zero-size
+//! windows and lost or outdated surfaces are handled, never panics.
 
 pub mod actions;
+pub mod headless;
+pub mod host;
 pub mod present;
 
 use crate::catalog::Catalog;
-use crate::render::context::{self, GpuContext};
-use crate::render::view::TargetSize;
-use crate::render::{offscreen, Renderer, View};
+use crate::frame::Target;
+use crate::render::context::{self, GpuContext, RenderError};
+use crate::render::{readback, Renderer};
+use crate::scenes::SceneId;
 use crate::sim::{Settings, Sim};
 use actions::{action_for, apply, Effect};
-use present::{Drawn, PresentMode, Presenter};
+use host::Host;
+use present::{Drawn, PresentError, PresentMode, Presenter};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use thiserror::Error;
 use winit::application::ApplicationHandler;
 use winit::dpi::LogicalSize;
 use winit::event::{ElementState, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::ModifiersState;
 use winit::window::{Fullscreen, Window, WindowId};
+
+/// Why the window could not run.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error(
+        "cannot open a window: {0} (is a display available? set DISPLAY, or use `kvscope render`)"
+    )]
+    EventLoop(String),
+    #[error("cannot create a window: {0}")]
+    Window(String),
+    #[error("cannot create a surface: {0}")]
+    Surface(String),
+    #[error("window event loop failed: {0}")]
+    Run(String),
+    #[error("the window showed no frame to write as a screenshot")]
+    NoFrame,
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Present(#[from] PresentError),
+}
 
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -40,8 +67,7 @@ struct Gfx {
     window: Arc<Window>,
     presenter: Presenter,
     ctx: GpuContext,
-    renderer: Renderer,
-    view: View,
+    host: Host,
 }
 
 struct App {
@@ -49,7 +75,7 @@ struct App {
     catalog: Catalog,
     opts: RunOptions,
     gfx: Option<Gfx>,
-    error: Option<String>,
+    error: Option<AppError>,
     /// The simulation (advances by dt x speed while playing).
     sim: Sim,
     /// Seconds of animation (advances by dt while playing; freezes when paused).
@@ -72,10 +98,8 @@ struct App {
 const MAX_RECORDED_FRAMES: usize = 1 << 20;
 
 /// Opens the window and runs until it is closed (or `frames` frames are drawn).
-pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<String, String> {
-    let event_loop = EventLoop::new().map_err(|e| {
-        format!("cannot open a window: {e} (is a display available? set DISPLAY, or use `kvscope render`)")
-    })?;
+pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<String, AppError> {
+    let event_loop = EventLoop::new().map_err(|e| AppError::EventLoop(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let sim = Sim::new(&settings);
     let now = Instant::now();
@@ -98,7 +122,7 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
     };
     event_loop
         .run_app(&mut app)
-        .map_err(|e| format!("window event loop failed: {e}"))?;
+        .map_err(|e| AppError::Run(e.to_string()))?;
     if let Some(e) = app.error {
         return Err(e);
     }
@@ -136,7 +160,7 @@ impl App {
         std::time::Duration::from_secs_f64(1000.0 / mhz as f64)
     }
 
-    fn init(&mut self, el: &ActiveEventLoop) -> Result<(), String> {
+    fn init(&mut self, el: &ActiveEventLoop) -> Result<(), AppError> {
         let mut attrs = Window::default_attributes()
             .with_title("kvscope")
             .with_inner_size(LogicalSize::new(
@@ -149,18 +173,16 @@ impl App {
         }
         let window = Arc::new(
             el.create_window(attrs)
-                .map_err(|e| format!("cannot create a window: {e}"))?,
+                .map_err(|e| AppError::Window(e.to_string()))?,
         );
         let instance = context::instance(
             self.opts.backend.as_deref(),
             Some(Box::new(el.owned_display_handle())),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let surface = instance
             .create_surface(window.clone())
-            .map_err(|e| format!("cannot create a surface: {e}"))?;
-        let ctx = pollster::block_on(GpuContext::new(instance, Some(&surface)))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AppError::Surface(e.to_string()))?;
+        let ctx = pollster::block_on(GpuContext::new(instance, Some(&surface)))?;
         let readable = self.opts.screenshot.is_some();
         let copy = match self.opts.present {
             PresentMode::Auto => ctx.software,
@@ -177,7 +199,7 @@ impl App {
                     log::warn!("{e}; presenting through the surface");
                     Presenter::surface(&ctx, window.clone(), surface, readable)?
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         } else {
             Presenter::surface(&ctx, window.clone(), surface, readable)?
@@ -207,8 +229,7 @@ impl App {
             window,
             presenter,
             ctx,
-            renderer,
-            view: View::new(),
+            host: Host::new(renderer, SceneId::Memory),
         });
         Ok(())
     }
@@ -258,35 +279,27 @@ impl App {
             self.finishing = true;
             if self.opts.screenshot.is_some() {
                 if let Err(e) = g.presenter.capture_next() {
-                    self.error = Some(e);
+                    self.error = Some(e.into());
                     el.exit();
                     return;
                 }
             }
         }
-        let scene = self.sim.scene();
-        let scale = g.window.scale_factor() as f32;
-        g.view.prepare(
-            &mut g.renderer,
-            &g.ctx.device,
-            &g.ctx.queue,
-            &scene,
-            TargetSize {
-                width: w,
-                height: h,
-                scale,
-            },
-            self.anim_time as f32,
-        );
-        let (renderer, device) = (&mut g.renderer, &g.ctx.device);
-        let drawn = g.presenter.draw(&g.ctx, |enc, texture, view| {
-            renderer.render(device, enc, texture, view)
-        });
+        let state = self.sim.scene();
+        let target = Target {
+            width: w,
+            height: h,
+            scale: g.window.scale_factor() as f32,
+        };
+        g.host
+            .prepare(&g.ctx, &state, target, self.anim_time as f32);
+        let host = &g.host;
+        let drawn = g
+            .presenter
+            .draw(&g.ctx, |enc, texture, view| host.render(enc, texture, view));
         if drawn == Drawn::Skipped {
             return;
         }
-        g.renderer.text.trim();
-        g.renderer.text_static.trim();
         self.frames += 1;
         if !self.finishing {
             return;
@@ -295,8 +308,8 @@ impl App {
             // The screenshot is the frame the window shows (with the copy presenter, the frame
             // before the one just drawn: the window shows each frame one frame late).
             (Some(path), Some((cw, ch, px))) => {
-                if let Err(e) = offscreen::write_png(path, cw, ch, &px) {
-                    self.error = Some(e.to_string());
+                if let Err(e) = readback::write_png(path, cw, ch, &px) {
+                    self.error = Some(e.into());
                 }
                 el.exit();
             }
@@ -304,7 +317,7 @@ impl App {
             (Some(_), None) => {
                 self.finish_frames += 1;
                 if self.finish_frames > 120 {
-                    self.error = Some("the window showed no frame to write as a screenshot".into());
+                    self.error = Some(AppError::NoFrame);
                     el.exit();
                 }
             }
@@ -374,13 +387,4 @@ impl ApplicationHandler for App {
         }
         el.set_control_flow(ControlFlow::WaitUntil(self.next_frame));
     }
-}
-
-/// For `main`: converts a run failure into a one-line message.
-pub fn run_window(
-    settings: Settings,
-    catalog: Catalog,
-    opts: RunOptions,
-) -> Result<String, String> {
-    run(settings, catalog, opts)
 }

@@ -12,9 +12,24 @@
 
 use crate::render::context::GpuContext;
 use crate::render::offscreen::Offscreen;
+use crate::render::readback;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use thiserror::Error;
 use winit::window::Window;
+
+/// Why the window cannot be presented to.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PresentError {
+    #[error("unknown present mode '{0}' (use auto, surface or copy)")]
+    UnknownMode(String),
+    #[error("the surface offers no formats")]
+    NoFormats,
+    #[error("cannot present by copy: {0}")]
+    Copy(String),
+    #[error("this window's surface cannot be read back for --screenshot")]
+    NotReadable,
+}
 
 /// How the window is presented (`kvscope run --present`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -27,15 +42,13 @@ pub enum PresentMode {
 }
 
 impl std::str::FromStr for PresentMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = PresentError;
+    fn from_str(s: &str) -> Result<Self, PresentError> {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(PresentMode::Auto),
             "surface" => Ok(PresentMode::Surface),
             "copy" => Ok(PresentMode::Copy),
-            _ => Err(format!(
-                "unknown present mode '{s}' (use auto, surface or copy)"
-            )),
+            _ => Err(PresentError::UnknownMode(s.to_string())),
         }
     }
 }
@@ -55,8 +68,6 @@ pub enum Drawn {
 struct CopyTarget {
     offscreen: Offscreen,
     staging: [wgpu::Buffer; 2],
-    /// Bytes per row in `staging` (a multiple of 256).
-    padded: u32,
     /// The buffer the next frame is read back into.
     next: usize,
     /// A frame read back (or being read back) and not yet shown: its buffer and submission.
@@ -105,7 +116,7 @@ impl Presenter {
         window: Arc<Window>,
         surface: wgpu::Surface<'static>,
         readable: bool,
-    ) -> Result<Presenter, String> {
+    ) -> Result<Presenter, PresentError> {
         let caps = surface.get_capabilities(&ctx.adapter);
         let format = caps
             .formats
@@ -114,7 +125,7 @@ impl Presenter {
             .find(|f| *f == crate::render::offscreen::FORMAT)
             .or_else(|| caps.formats.iter().copied().find(|f| f.is_srgb()))
             .or_else(|| caps.formats.first().copied())
-            .ok_or_else(|| "the surface offers no formats".to_string())?;
+            .ok_or(PresentError::NoFormats)?;
         // Copies from the static layer need COPY_DST on the surface (software adapters only).
         let cached = ctx.software && caps.usages.contains(wgpu::TextureUsages::COPY_DST);
         let mut usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
@@ -161,11 +172,11 @@ impl Presenter {
     }
 
     /// The copy way (softbuffer); an error when the window system offers no way to take pixels.
-    pub fn copy(ctx: &GpuContext, window: Arc<Window>) -> Result<Presenter, String> {
+    pub fn copy(ctx: &GpuContext, window: Arc<Window>) -> Result<Presenter, PresentError> {
         let context = softbuffer::Context::new(window.clone())
-            .map_err(|e| format!("cannot present by copy: {e}"))?;
+            .map_err(|e| PresentError::Copy(e.to_string()))?;
         let surface = softbuffer::Surface::new(&context, window.clone())
-            .map_err(|e| format!("cannot present by copy: {e}"))?;
+            .map_err(|e| PresentError::Copy(e.to_string()))?;
         let mut p = Presenter {
             way: Way::Copy {
                 _context: context,
@@ -195,10 +206,10 @@ impl Presenter {
 
     /// Keeps the pixels of the next frame that reaches the window (`take_capture` returns them).
     /// An error when this surface cannot be read back.
-    pub fn capture_next(&mut self) -> Result<(), String> {
+    pub fn capture_next(&mut self) -> Result<(), PresentError> {
         if let Way::Surface { config, .. } = &self.way {
             if !config.usage.contains(wgpu::TextureUsages::COPY_SRC) {
-                return Err("this window's surface cannot be read back for --screenshot".into());
+                return Err(PresentError::NotReadable);
             }
         }
         self.capture = true;
@@ -250,215 +261,204 @@ impl Presenter {
         if w == 0 || h == 0 {
             return Drawn::Skipped;
         }
-        let mut enc = ctx
+        let enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        match &mut self.way {
-            Way::Surface { surface, config } => {
-                let frame = match surface.get_current_texture() {
-                    wgpu::CurrentSurfaceTexture::Success(f) => f,
-                    wgpu::CurrentSurfaceTexture::Suboptimal(f) => {
-                        // Draw this one; reconfigure for the next.
-                        surface.configure(&ctx.device, config);
-                        f
-                    }
-                    wgpu::CurrentSurfaceTexture::Timeout
-                    | wgpu::CurrentSurfaceTexture::Occluded => return Drawn::Skipped,
-                    wgpu::CurrentSurfaceTexture::Outdated => {
-                        let s = self.window.inner_size();
-                        self.resize(ctx, s.width, s.height);
-                        return Drawn::Skipped;
-                    }
-                    wgpu::CurrentSurfaceTexture::Lost => {
-                        match ctx.instance.create_surface(self.window.clone()) {
-                            Ok(s) => {
-                                *surface = s;
-                                surface.configure(&ctx.device, config);
-                            }
-                            Err(e) => log::warn!("surface lost and not recreated: {e}"),
-                        }
-                        return Drawn::Skipped;
-                    }
-                    wgpu::CurrentSurfaceTexture::Validation => {
-                        log::warn!("surface validation error; reconfiguring");
-                        surface.configure(&ctx.device, config);
-                        return Drawn::Skipped;
-                    }
-                };
-                let view = frame
-                    .texture
-                    .create_view(&wgpu::TextureViewDescriptor::default());
-                record(&mut enc, &frame.texture, &view);
-                ctx.queue.submit(Some(enc.finish()));
-                if self.capture {
-                    match crate::render::offscreen::read_rgba(ctx, &frame.texture, w, h) {
-                        Ok(mut px) => {
-                            if crate::render::offscreen::is_bgra(self.format) {
-                                for p in px.chunks_exact_mut(4) {
-                                    p.swap(0, 2);
-                                }
-                            }
-                            self.captured = Some((w, h, px));
-                            self.capture = false;
-                        }
-                        Err(e) => log::warn!("cannot read the frame back: {e}"),
-                    }
-                }
-                self.window.pre_present_notify();
-                ctx.queue.present(frame);
-                Drawn::Presented
+        if matches!(self.way, Way::Surface { .. }) {
+            self.draw_surface(ctx, enc, record)
+        } else {
+            self.draw_copy(ctx, enc, record)
+        }
+    }
+
+    /// The surface's next texture, or why there is none this time (rebuilding what needs it).
+    fn next_texture(&mut self, ctx: &GpuContext) -> Option<wgpu::SurfaceTexture> {
+        let Way::Surface { surface, config } = &mut self.way else {
+            return None;
+        };
+        match surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f) => Some(f),
+            wgpu::CurrentSurfaceTexture::Suboptimal(f) => {
+                // Draw this one; reconfigure for the next.
+                surface.configure(&ctx.device, config);
+                Some(f)
             }
-            Way::Copy {
-                surface,
-                target,
-                soft_size,
-                ..
-            } => {
-                if target
-                    .as_ref()
-                    .is_none_or(|t| t.offscreen.width != w || t.offscreen.height != h)
-                {
-                    let padded = (w * 4).div_ceil(256) * 256;
-                    let staging = || {
-                        ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                            label: Some("present staging"),
-                            size: padded as u64 * h as u64,
-                            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-                            mapped_at_creation: false,
-                        })
-                    };
-                    *target = Some(CopyTarget {
-                        offscreen: Offscreen::with_format(&ctx.device, w, h, COPY_FORMAT),
-                        staging: [staging(), staging()],
-                        padded,
-                        next: 0,
-                        pending: None,
-                    });
-                }
-                let Some(t) = target.as_mut() else {
-                    return Drawn::Skipped;
-                };
-                record(&mut enc, &t.offscreen.texture, &t.offscreen.view);
-                let cur = t.next;
-                enc.copy_texture_to_buffer(
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &t.offscreen.texture,
-                        mip_level: 0,
-                        origin: wgpu::Origin3d::ZERO,
-                        aspect: wgpu::TextureAspect::All,
-                    },
-                    wgpu::TexelCopyBufferInfo {
-                        buffer: &t.staging[cur],
-                        layout: wgpu::TexelCopyBufferLayout {
-                            offset: 0,
-                            bytes_per_row: Some(t.padded),
-                            rows_per_image: Some(h),
-                        },
-                    },
-                    wgpu::Extent3d {
-                        width: w,
-                        height: h,
-                        depth_or_array_layers: 1,
-                    },
-                );
-                let index = ctx.queue.submit(Some(enc.finish()));
-                t.staging[cur]
-                    .slice(..)
-                    .map_async(wgpu::MapMode::Read, |_| {});
-                t.next = 1 - cur;
-                // Show the previous frame while this one renders (nothing yet at the first frame).
-                let Some((show, index)) = t.pending.replace((cur, index)) else {
-                    return Drawn::Skipped;
-                };
-                let wait = wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                };
-                if let Err(e) = ctx.device.poll(wait) {
-                    log::warn!("frame not finished: {e}");
-                    t.staging[show].unmap();
-                    return Drawn::Skipped;
-                }
-                let buf = &t.staging[show];
-                let shown = match buf.slice(..).get_mapped_range() {
-                    Ok(data) => {
-                        let (Some(nw), Some(nh)) = (NonZeroU32::new(w), NonZeroU32::new(h)) else {
-                            return Drawn::Skipped;
-                        };
-                        let resized = *soft_size == (w, h) || {
-                            match surface.resize(nw, nh) {
-                                Ok(()) => {
-                                    *soft_size = (w, h);
-                                    true
-                                }
-                                Err(e) => {
-                                    log::warn!("cannot resize the window buffer: {e}");
-                                    false
-                                }
-                            }
-                        };
-                        let shown = if !resized {
-                            Drawn::Skipped
-                        } else {
-                            match surface.buffer_mut() {
-                                Ok(mut out) => {
-                                    copy_rows(
-                                        &data,
-                                        t.padded as usize,
-                                        w as usize,
-                                        h as usize,
-                                        &mut out,
-                                    );
-                                    if self.capture {
-                                        self.captured = Some((
-                                            w,
-                                            h,
-                                            crate::render::offscreen::unpad_rows(
-                                                &data,
-                                                t.padded as usize,
-                                                w as usize,
-                                                h as usize,
-                                                true,
-                                            ),
-                                        ));
-                                        self.capture = false;
-                                    }
-                                    self.window.pre_present_notify();
-                                    match out.present() {
-                                        Ok(()) => Drawn::Presented,
-                                        Err(e) => {
-                                            log::warn!("cannot present: {e}");
-                                            Drawn::Skipped
-                                        }
-                                    }
-                                }
-                                Err(e) => {
-                                    log::warn!("cannot get the window buffer: {e}");
-                                    Drawn::Skipped
-                                }
-                            }
-                        };
-                        drop(data);
-                        shown
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => None,
+            wgpu::CurrentSurfaceTexture::Outdated => {
+                let s = self.window.inner_size();
+                self.resize(ctx, s.width, s.height);
+                None
+            }
+            wgpu::CurrentSurfaceTexture::Lost => {
+                match ctx.instance.create_surface(self.window.clone()) {
+                    Ok(s) => {
+                        *surface = s;
+                        surface.configure(&ctx.device, config);
                     }
-                    Err(e) => {
-                        log::warn!("cannot read the frame: {e}");
-                        Drawn::Skipped
-                    }
-                };
-                buf.unmap();
-                shown
+                    Err(e) => log::warn!("surface lost and not recreated: {e}"),
+                }
+                None
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                log::warn!("surface validation error; reconfiguring");
+                surface.configure(&ctx.device, config);
+                None
+            }
+        }
+    }
+
+    fn draw_surface(
+        &mut self,
+        ctx: &GpuContext,
+        mut enc: wgpu::CommandEncoder,
+        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView),
+    ) -> Drawn {
+        let Some(frame) = self.next_texture(ctx) else {
+            return Drawn::Skipped;
+        };
+        let view = frame
+            .texture
+            .create_view(&wgpu::TextureViewDescriptor::default());
+        record(&mut enc, &frame.texture, &view);
+        ctx.queue.submit(Some(enc.finish()));
+        if self.capture {
+            match readback::read_rgba(ctx, &frame.texture) {
+                Ok(px) => {
+                    let (w, h) = (frame.texture.width(), frame.texture.height());
+                    self.captured = Some((w, h, px));
+                    self.capture = false;
+                }
+                Err(e) => log::warn!("cannot read the frame back: {e}"),
+            }
+        }
+        self.window.pre_present_notify();
+        ctx.queue.present(frame);
+        Drawn::Presented
+    }
+
+    /// Renders into the copy target, reads it back, and shows the frame read back the time before.
+    fn draw_copy(
+        &mut self,
+        ctx: &GpuContext,
+        mut enc: wgpu::CommandEncoder,
+        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView),
+    ) -> Drawn {
+        let (w, h) = (self.width, self.height);
+        let Way::Copy { target, .. } = &mut self.way else {
+            return Drawn::Skipped;
+        };
+        if target
+            .as_ref()
+            .is_none_or(|t| t.offscreen.width != w || t.offscreen.height != h)
+        {
+            *target = Some(CopyTarget::new(ctx, w, h));
+        }
+        let Some(t) = target.as_mut() else {
+            return Drawn::Skipped;
+        };
+        record(&mut enc, &t.offscreen.texture, &t.offscreen.view);
+        let cur = t.next;
+        readback::copy(&mut enc, &t.offscreen.texture, &t.staging[cur]);
+        let index = ctx.queue.submit(Some(enc.finish()));
+        t.staging[cur]
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, |_| {});
+        t.next = 1 - cur;
+        // Show the previous frame while this one renders (nothing yet at the first frame).
+        let Some((show, index)) = t.pending.replace((cur, index)) else {
+            return Drawn::Skipped;
+        };
+        let wait = wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: None,
+        };
+        if let Err(e) = ctx.device.poll(wait) {
+            log::warn!("frame not finished: {e}");
+            t.staging[show].unmap();
+            return Drawn::Skipped;
+        }
+        let shown = self.show(show);
+        if let Way::Copy {
+            target: Some(t), ..
+        } = &self.way
+        {
+            t.staging[show].unmap();
+        }
+        shown
+    }
+
+    /// Hands read-back buffer `show` of the copy target to the window (and to the capture).
+    fn show(&mut self, show: usize) -> Drawn {
+        let (w, h) = (self.width, self.height);
+        let Way::Copy {
+            surface,
+            target: Some(t),
+            soft_size,
+            ..
+        } = &mut self.way
+        else {
+            return Drawn::Skipped;
+        };
+        let data = match t.staging[show].slice(..).get_mapped_range() {
+            Ok(data) => data,
+            Err(e) => {
+                log::warn!("cannot read the frame: {e}");
+                return Drawn::Skipped;
+            }
+        };
+        let (Some(nw), Some(nh)) = (NonZeroU32::new(w), NonZeroU32::new(h)) else {
+            return Drawn::Skipped;
+        };
+        if *soft_size != (w, h) {
+            if let Err(e) = surface.resize(nw, nh) {
+                log::warn!("cannot resize the window buffer: {e}");
+                return Drawn::Skipped;
+            }
+            *soft_size = (w, h);
+        }
+        let mut out = match surface.buffer_mut() {
+            Ok(out) => out,
+            Err(e) => {
+                log::warn!("cannot get the window buffer: {e}");
+                return Drawn::Skipped;
+            }
+        };
+        copy_rows(&data, w as usize, h as usize, &mut out);
+        if self.capture {
+            let px = readback::unpad_rows(&data, w as usize, h as usize, true);
+            self.captured = Some((w, h, px));
+            self.capture = false;
+        }
+        self.window.pre_present_notify();
+        match out.present() {
+            Ok(()) => Drawn::Presented,
+            Err(e) => {
+                log::warn!("cannot present: {e}");
+                Drawn::Skipped
             }
         }
     }
 }
 
-/// Copies BGRA rows (`padded` bytes apart) into 0RGB words (alpha byte cleared), on as many threads
-/// as there are cores: the rasterizer's threads are idle while this runs.
-pub fn copy_rows(src: &[u8], padded: usize, w: usize, h: usize, dst: &mut [u32]) {
-    let rows = h.min(dst.len() / w.max(1)).min(src.len() / padded.max(1));
+impl CopyTarget {
+    /// A `w` x `h` frame and its two read-back buffers.
+    fn new(ctx: &GpuContext, w: u32, h: u32) -> CopyTarget {
+        let staging = || readback::buffer(&ctx.device, "present staging", w, h);
+        CopyTarget {
+            offscreen: Offscreen::with_format(&ctx.device, w, h, COPY_FORMAT),
+            staging: [staging(), staging()],
+            next: 0,
+            pending: None,
+        }
+    }
+}
+
+/// Copies read-back BGRA rows into 0RGB words (alpha byte cleared), on as many threads as there
+/// are cores: the rasterizer's threads are idle while this runs.
+pub fn copy_rows(src: &[u8], w: usize, h: usize, dst: &mut [u32]) {
+    let rows = h.min(dst.len() / w.max(1)).min(readback::rows_in(src, w));
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -469,7 +469,7 @@ pub fn copy_rows(src: &[u8], padded: usize, w: usize, h: usize, dst: &mut [u32])
             let first = i * per;
             s.spawn(move || {
                 for (r, out) in chunk.chunks_exact_mut(w).enumerate() {
-                    let row = &src[(first + r) * padded..(first + r) * padded + w * 4];
+                    let row = readback::row(src, w, first + r);
                     match bytemuck::try_cast_slice::<u8, u32>(row) {
                         // Little-endian BGRA bytes are ARGB words: clear the alpha byte.
                         Ok(words) if cfg!(target_endian = "little") => {
@@ -495,16 +495,16 @@ mod tests {
 
     #[test]
     fn rows_become_0rgb_words_without_padding() {
-        // 3x2 BGRA pixels, rows padded to 16 bytes.
-        let mut src = vec![0xEEu8; 32];
+        // 3x2 BGRA pixels, rows padded to 256 bytes.
+        let mut src = vec![0xEEu8; 512];
         for r in 0..2 {
             for x in 0..3 {
-                let o = r * 16 + x * 4;
+                let o = r * 256 + x * 4;
                 src[o..o + 4].copy_from_slice(&[x as u8, 10 + r as u8, 200, 255]);
             }
         }
         let mut dst = vec![0u32; 6];
-        copy_rows(&src, 16, 3, 2, &mut dst);
+        copy_rows(&src, 3, 2, &mut dst);
         assert_eq!(dst[0], 0x00C8_0A00);
         assert_eq!(dst[2], 0x00C8_0A02);
         assert_eq!(dst[4], 0x00C8_0B01);
@@ -514,6 +514,9 @@ mod tests {
     #[test]
     fn present_modes_parse() {
         assert_eq!("Copy".parse::<PresentMode>(), Ok(PresentMode::Copy));
-        assert!("shm".parse::<PresentMode>().is_err());
+        assert_eq!(
+            "shm".parse::<PresentMode>().unwrap_err().to_string(),
+            "unknown present mode 'shm' (use auto, surface or copy)"
+        );
     }
 }

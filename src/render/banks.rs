@@ -1,116 +1,15 @@
-//! Memory banks as instanced quads: one instance per package's bank grid (position, first bank,
-//! bank count, columns, rows), cut into banks by the fragment shader. A software adapter pays most
-//! per primitive and per partly covered block of pixels, so a grid is one large quad rather than a
-//! quad per bank or per row: its inside is shaded in whole tiles. Instances are written when the
-//! layout changes; bank states (one u32 each) when memory changes, and then only the banks that
-//! changed. Redrawing only some rows of banks (the static layer) draws their grid's quad through a
-//! scissor rectangle around those rows. Colours and animation come from the globals: a frame where
-//! nothing changed uploads nothing here.
+//! Memory banks as instanced quads: one instance per grid of banks (`frame::BankGrid`), cut into
+//! banks by the fragment shader. A software adapter pays most per primitive and per partly covered
+//! block of pixels, so a grid is one large quad rather than a quad per bank or per row: its inside
+//! is shaded in whole tiles. Instances are written when the grids change; bank states (one u32
+//! each) when memory changes, and then only the banks that changed. Redrawing only some rows of
+//! banks (the static layer) draws their grid's quad through a scissor rectangle around those rows.
+//! Colours and animation come from the globals: a frame where nothing changed uploads nothing here.
 
-use crate::layout::Layout;
-use bytemuck::{Pod, Zeroable};
+use super::buffer::GpuBuffer;
+use super::gpu::BANK_GRID_ATTRIBUTES;
+use crate::frame::BankGrid;
 use std::ops::Range;
-
-#[cfg(test)]
-mod tests {
-    use super::coalesce;
-
-    #[test]
-    fn runs_merge_closest_first() {
-        let mut r = vec![50..60, 0..10, 12..20, 100..110, 55..70];
-        coalesce(&mut r, 3);
-        assert_eq!(r, vec![0..20, 50..70, 100..110]);
-        coalesce(&mut r, 1);
-        assert_eq!(r, vec![0..110]);
-    }
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq)]
-pub struct BankInstance {
-    /// Top-left of the grid's first bank, logical px.
-    pub pos: [f32; 2],
-    /// Index of the grid's first bank in the memory map.
-    pub first: u32,
-    /// Banks in the grid (row-major; the last row may be partly filled).
-    pub count: u32,
-    /// Banks per row.
-    pub cols: u32,
-    /// Rows (`count` divided by `cols`, rounded up).
-    pub rows: u32,
-    pub _pad: [u32; 2],
-}
-const _: () = assert!(std::mem::size_of::<BankInstance>() == 32);
-
-impl BankInstance {
-    /// A grid of `count` banks, `cols` per row, from `pos`.
-    pub fn grid(pos: [f32; 2], first: u32, count: u32, cols: u32) -> BankInstance {
-        let cols = cols.max(1);
-        BankInstance {
-            pos,
-            first,
-            count,
-            cols,
-            rows: count.div_ceil(cols),
-            _pad: [0; 2],
-        }
-    }
-}
-
-/// Top-left corners of `banks` banks spread evenly over the active packages, row-major in each:
-/// bank `i` of the memory map is at `positions[i]`.
-pub fn positions(l: &Layout, banks: u32) -> Vec<[f32; 2]> {
-    let mut grids = Vec::new();
-    instances(l, banks, &mut grids);
-    let mut out = Vec::with_capacity(banks as usize);
-    for g in &grids {
-        for k in 0..g.count {
-            out.push([
-                g.pos[0] + (k % g.cols) as f32 * l.bank_pitch,
-                g.pos[1] + (k / g.cols) as f32 * l.bank_pitch,
-            ]);
-        }
-    }
-    out
-}
-
-/// Grid instances for `banks` banks spread evenly over the active packages, row-major in each.
-pub fn instances(l: &Layout, banks: u32, out: &mut Vec<BankInstance>) {
-    out.clear();
-    let active: Vec<_> = l
-        .modules
-        .iter()
-        .filter(|m| m.active && m.capacity() > 0)
-        .collect();
-    if active.is_empty() {
-        return;
-    }
-    let cap: u32 = active.iter().map(|m| m.capacity()).sum();
-    let banks = banks.min(cap);
-    let n = active.len() as u32;
-    // Even shares, capped by each grid; what a small grid cannot hold goes to the next ones.
-    let mut shares: Vec<u32> = active
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (banks / n + u32::from((i as u32) < banks % n)).min(m.capacity()))
-        .collect();
-    let mut left = banks - shares.iter().sum::<u32>();
-    for (i, m) in active.iter().enumerate() {
-        let room = m.capacity() - shares[i];
-        let take = room.min(left);
-        shares[i] += take;
-        left -= take;
-    }
-    let mut index = 0u32;
-    for (m, &share) in active.iter().zip(&shares) {
-        if share == 0 {
-            continue;
-        }
-        let (x, y) = l.bank_origin(m, 0);
-        out.push(BankInstance::grid([x, y], index, share, m.cols));
-        index += share;
-    }
-}
 
 /// Where a grid's rows are on the target: for redrawing some rows through a scissor.
 #[derive(Clone, Copy, Debug)]
@@ -128,13 +27,11 @@ struct GridGeom {
 pub struct BanksPipeline {
     pipeline: wgpu::RenderPipeline,
     states_layout: wgpu::BindGroupLayout,
-    instances: Option<wgpu::Buffer>,
-    states: Option<wgpu::Buffer>,
-    bind: Option<wgpu::BindGroup>,
-    /// Grid instances.
-    count: u32,
+    instances: GpuBuffer<BankGrid>,
+    states: GpuBuffer<u32>,
+    bind: wgpu::BindGroup,
     /// The grids, in instance order (first bank, columns) and where their rows are.
-    grids: Vec<BankInstance>,
+    grids: Vec<BankGrid>,
     geoms: Vec<GridGeom>,
     /// Rows of all grids.
     rows: u32,
@@ -150,7 +47,7 @@ impl BanksPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = super::shader_module(device, "banks");
+        let shader = super::shaders::shader_module(device, "banks");
         let states_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("bank states"),
             entries: &[wgpu::BindGroupLayoutEntry {
@@ -164,32 +61,31 @@ impl BanksPipeline {
                 count: None,
             }],
         });
-        let attrs = wgpu::vertex_attr_array![
-            0 => Float32x2, 1 => Uint32, 2 => Uint32, 3 => Uint32, 4 => Uint32
-        ];
-        let pipeline = super::render_pipeline(
+        let pipeline = super::shaders::render_pipeline(
             device,
             format,
-            super::PipelineSpec {
+            super::shaders::PipelineSpec {
                 label: "banks",
                 shader: &shader,
                 groups: &[Some(globals), Some(&states_layout)],
                 buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: std::mem::size_of::<BankInstance>() as u64,
+                    array_stride: std::mem::size_of::<BankGrid>() as u64,
                     step_mode: wgpu::VertexStepMode::Instance,
-                    attributes: &attrs,
+                    attributes: &BANK_GRID_ATTRIBUTES,
                 })],
                 topology: wgpu::PrimitiveTopology::TriangleStrip,
                 blend: None,
             },
         );
+        let instances = GpuBuffer::new(device, "bank grids", wgpu::BufferUsages::VERTEX, 1);
+        let states = GpuBuffer::new(device, "bank states", wgpu::BufferUsages::STORAGE, 1);
+        let bind = BanksPipeline::bind(device, &states_layout, &states);
         BanksPipeline {
             pipeline,
             states_layout,
-            instances: None,
-            states: None,
-            bind: None,
-            count: 0,
+            instances,
+            states,
+            bind,
             grids: Vec::new(),
             geoms: Vec::new(),
             rows: 0,
@@ -198,64 +94,56 @@ impl BanksPipeline {
         }
     }
 
-    /// New geometry: recreate the instance and state buffers. `pitch` and `size` are the banks'
-    /// (logical px) and `scale` the target's physical px per logical px, to place row redraws.
-    pub fn set_instances(
+    fn bind(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        states: &GpuBuffer<u32>,
+    ) -> wgpu::BindGroup {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("bank states"),
+            layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: states.raw().as_entire_binding(),
+            }],
+        })
+    }
+
+    /// New grids: `pitch` and `size` are the banks' (logical px) and `scale` the target's
+    /// physical px per logical px, to place row redraws. Every state is uploaded again next time.
+    pub fn set_grids(
         &mut self,
         device: &wgpu::Device,
-        inst: &[BankInstance],
+        queue: &wgpu::Queue,
+        grids: &[BankGrid],
         pitch: f32,
         size: f32,
         scale: f32,
     ) {
-        use wgpu::util::DeviceExt;
-        self.count = inst.len() as u32;
-        self.grids = inst.to_vec();
+        self.grids = grids.to_vec();
         self.geoms.clear();
         let mut first_row = 0;
-        for g in inst {
-            let x0 = (g.pos[0] * scale).floor().max(0.0) as u32;
-            let x1 = ((g.pos[0] + g.cols as f32 * pitch) * scale).ceil().max(0.0) as u32;
+        for g in grids {
+            let x0 = (g.pos.x * scale).floor().max(0.0) as u32;
+            let x1 = ((g.pos.x + g.cols as f32 * pitch) * scale).ceil().max(0.0) as u32;
             self.geoms.push(GridGeom {
                 first_row,
                 rows: g.rows,
                 x0,
                 x1,
-                y0: g.pos[1] * scale,
+                y0: g.pos.y * scale,
                 pitch: pitch * scale,
                 size: size * scale,
             });
             first_row += g.rows;
         }
         self.rows = first_row;
-        self.banks = inst.iter().map(|r| r.first + r.count).max().unwrap_or(0);
+        self.banks = grids.iter().map(|r| r.first + r.count).max().unwrap_or(0);
         let n = (self.banks as usize).max(1);
-        self.instances = Some(
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("bank instances"),
-                contents: if inst.is_empty() {
-                    &[0u8; 32]
-                } else {
-                    bytemuck::cast_slice(inst)
-                },
-                usage: wgpu::BufferUsages::VERTEX,
-            }),
-        );
-        let states = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("bank states"),
-            size: (n * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.bind = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("bank states"),
-            layout: &self.states_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: states.as_entire_binding(),
-            }],
-        }));
-        self.states = Some(states);
+        self.instances.write(device, queue, grids);
+        if self.states.reserve(device, n) {
+            self.bind = BanksPipeline::bind(device, &self.states_layout, &self.states);
+        }
         // Force a full upload next time.
         self.shadow.clear();
         self.shadow.resize(n, u32::MAX);
@@ -267,9 +155,6 @@ impl BanksPipeline {
     /// with `coalesce`.
     pub fn update_states(&mut self, queue: &wgpu::Queue, states: &[u32]) -> Vec<Range<u32>> {
         let mut runs: Vec<Range<u32>> = Vec::new();
-        let Some(buf) = &self.states else {
-            return runs;
-        };
         let n = states.len().min(self.banks as usize);
         let mut i = 0;
         while i < n {
@@ -292,7 +177,7 @@ impl BanksPipeline {
         }
         for r in &runs {
             let (a, b) = (r.start as usize, r.end as usize);
-            queue.write_buffer(buf, (a * 4) as u64, bytemuck::cast_slice(&states[a..b]));
+            self.states.write_at(queue, a, &states[a..b]);
             self.shadow[a..b].copy_from_slice(&states[a..b]);
         }
         runs
@@ -344,18 +229,16 @@ impl BanksPipeline {
         globals: &wgpu::BindGroup,
         rows: Option<(&[Range<u32>], u32, u32)>,
     ) {
-        let (Some(inst), Some(bind)) = (&self.instances, &self.bind) else {
-            return;
-        };
-        if self.count == 0 {
+        let count = self.grids.len() as u32;
+        if count == 0 {
             return;
         }
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, globals, &[]);
-        pass.set_bind_group(1, bind, &[]);
-        pass.set_vertex_buffer(0, inst.slice(..));
+        pass.set_bind_group(1, &self.bind, &[]);
+        pass.set_vertex_buffer(0, self.instances.slice());
         let Some((ranges, w, h)) = rows else {
-            pass.draw(0..4, 0..self.count);
+            pass.draw(0..4, 0..count);
             return;
         };
         for r in ranges {
@@ -383,7 +266,7 @@ impl BanksPipeline {
 
     /// Grid instances.
     pub fn count(&self) -> u32 {
-        self.count
+        self.grids.len() as u32
     }
 
     /// Banks.
@@ -414,4 +297,18 @@ pub fn coalesce(runs: &mut Vec<Range<u32>>, max: usize) {
         merged[i].end = next.end;
     }
     *runs = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+
+    #[test]
+    fn runs_merge_closest_first() {
+        let mut r = vec![50..60, 0..10, 12..20, 100..110, 55..70];
+        coalesce(&mut r, 3);
+        assert_eq!(r, vec![0..20, 50..70, 100..110]);
+        coalesce(&mut r, 1);
+        assert_eq!(r, vec![0..110]);
+    }
 }

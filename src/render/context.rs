@@ -18,6 +18,15 @@ pub enum RenderError {
     Backend(String),
 }
 
+/// The first line of an error's message (drivers write paragraphs).
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// Which graphics APIs to try.
 pub fn backends(name: Option<&str>) -> Result<wgpu::Backends, RenderError> {
     Ok(match name.map(|s| s.to_ascii_lowercase()) {
@@ -108,18 +117,10 @@ impl GpuContext {
                     Ok(a) => {
                         return GpuContext::finish(gl, a).await;
                     }
-                    Err(_) => {
-                        return Err(RenderError::NoAdapter(crate::catalog::first_line(
-                            &e.to_string(),
-                        )))
-                    }
+                    Err(_) => return Err(RenderError::NoAdapter(first_line(&e.to_string()))),
                 }
             }
-            Err(e) => {
-                return Err(RenderError::NoAdapter(crate::catalog::first_line(
-                    &e.to_string(),
-                )))
-            }
+            Err(e) => return Err(RenderError::NoAdapter(first_line(&e.to_string()))),
         };
         GpuContext::finish(instance, adapter).await
     }

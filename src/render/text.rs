@@ -1,184 +1,166 @@
 //! The text layer: glyphon with DejaVu Sans embedded in the binary (every machine renders the same
-//! glyphs). One cached buffer per panel, reshaped only when its text, width or scale changes.
+//! glyphs). One font system, glyph cache and pipeline cache (`TextShared`) serve every text layer
+//! of a renderer; each layer keeps its own atlas and one cached buffer per text block, reshaped only
+//! when the block changes.
 
-use crate::layout::panels::PanelText;
-use crate::layout::{Layout, PanelKind};
+use crate::frame::{PxRect, TextBlock};
 use glyphon::{
     fontdb, Attrs, Buffer, Cache, Color, Family, FontSystem, Metrics, Resolution, Shaping,
     SwashCache, TextArea, TextAtlas, TextBounds, TextRenderer, Viewport, Weight, Wrap,
 };
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-/// Body text size at ui = 1, logical px.
-pub const BODY: f32 = 14.5;
+/// What every text layer of a renderer shares: fonts, rasterized glyphs, glyphon's pipelines.
+pub struct TextShared {
+    font_system: FontSystem,
+    swash: SwashCache,
+    cache: Cache,
+}
+
+impl TextShared {
+    pub fn new(device: &wgpu::Device) -> TextShared {
+        let mut db = fontdb::Database::new();
+        db.load_font_data(dejavu::sans::regular().to_vec());
+        db.load_font_data(dejavu::sans::bold().to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+        TextShared {
+            font_system: FontSystem::new_with_locale_and_db("en-US".into(), db),
+            swash: SwashCache::new(),
+            cache: Cache::new(device),
+        }
+    }
+}
 
 struct Slot {
     key: u64,
     buffer: Buffer,
-    rect: [f32; 4],
+    block: TextBlock,
 }
 
-/// Panels whose text changes while tokens grow (drawn every frame); the rest go into the static
-/// layer and are redrawn only when they change.
-pub fn is_dynamic(kind: PanelKind) -> bool {
-    matches!(
-        kind,
-        PanelKind::Info
-            | PanelKind::Formula
-            | PanelKind::Warning
-            | PanelKind::Banner
-            | PanelKind::Factoids
-    )
-}
-
-pub struct TextLayer {
-    font_system: FontSystem,
-    swash: SwashCache,
-    atlas: TextAtlas,
-    viewport: Viewport,
-    renderer: TextRenderer,
-    slots: HashMap<PanelKind, Slot>,
-    /// Buffers shaped during the last prepare (0 when nothing changed).
-    pub reshaped: usize,
-    /// Panels whose text was reshaped or dropped during the last prepare.
-    pub changed: Vec<PanelKind>,
-}
-
-fn hash_of(t: &PanelText, w: f32, scale: f32, ui: f32) -> u64 {
+/// What shaping a block depends on.
+fn key_of(b: &TextBlock) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for s in &t.spans {
+    for s in &b.spans {
         s.text.hash(&mut h);
         s.color.hash(&mut h);
         s.bold.hash(&mut h);
         s.size.to_bits().hash(&mut h);
     }
-    t.centered.hash(&mut h);
-    w.to_bits().hash(&mut h);
-    scale.to_bits().hash(&mut h);
-    ui.to_bits().hash(&mut h);
+    b.centered.hash(&mut h);
+    b.size.x.to_bits().hash(&mut h);
+    b.size.y.to_bits().hash(&mut h);
+    b.font_size.to_bits().hash(&mut h);
+    b.line_height.to_bits().hash(&mut h);
+    b.tab_width.hash(&mut h);
     h.finish()
 }
 
+/// Lays out a block's spans into its buffer.
+fn shape(fs: &mut FontSystem, buffer: &mut Buffer, b: &TextBlock) {
+    let (body, line) = (b.font_size, b.line_height);
+    buffer.set_metrics(Metrics::new(body, line));
+    buffer.set_wrap(Wrap::WordOrGlyph);
+    buffer.set_tab_width(b.tab_width);
+    buffer.set_size(Some(b.size.x), Some(b.size.y));
+    let spans: Vec<(&str, Attrs)> = b
+        .spans
+        .iter()
+        .map(|sp| {
+            let [r, g, bl] = sp.color;
+            let mut a = Attrs::new()
+                .family(Family::SansSerif)
+                .color(Color::rgb(r, g, bl));
+            if sp.bold {
+                a = a.weight(Weight::BOLD);
+            }
+            if sp.size != 1.0 {
+                a = a.metrics(Metrics::new(body * sp.size, line * sp.size.max(1.0)));
+            }
+            (sp.text.as_str(), a)
+        })
+        .collect();
+    let align = b.centered.then_some(glyphon::cosmic_text::Align::Center);
+    buffer.set_rich_text(
+        spans,
+        &Attrs::new().family(Family::SansSerif),
+        Shaping::Advanced,
+        align,
+    );
+    buffer.shape_until_scroll(fs, false);
+}
+
+pub struct TextLayer {
+    atlas: TextAtlas,
+    viewport: Viewport,
+    renderer: TextRenderer,
+    slots: BTreeMap<u32, Slot>,
+    /// Buffers shaped during the last prepare (0 when nothing changed).
+    pub reshaped: usize,
+    /// Where blocks were reshaped or dropped during the last prepare (their `redraw` rectangles).
+    pub changed: Vec<PxRect>,
+}
+
 impl TextLayer {
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, format: wgpu::TextureFormat) -> Self {
-        let mut db = fontdb::Database::new();
-        db.load_font_data(dejavu::sans::regular().to_vec());
-        db.load_font_data(dejavu::sans::bold().to_vec());
-        db.set_sans_serif_family("DejaVu Sans");
-        let font_system = FontSystem::new_with_locale_and_db("en-US".into(), db);
-        let cache = Cache::new(device);
-        let viewport = Viewport::new(device, &cache);
-        let mut atlas = TextAtlas::new(device, queue, &cache, format);
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        format: wgpu::TextureFormat,
+        shared: &TextShared,
+    ) -> Self {
+        let viewport = Viewport::new(device, &shared.cache);
+        let mut atlas = TextAtlas::new(device, queue, &shared.cache, format);
         let renderer =
             TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
         TextLayer {
-            font_system,
-            swash: SwashCache::new(),
             atlas,
             viewport,
             renderer,
-            slots: HashMap::new(),
+            slots: BTreeMap::new(),
             reshaped: 0,
             changed: Vec::new(),
         }
     }
 
-    /// Shapes what changed and uploads glyphs. Sizes in physical pixels.
+    /// Shapes the blocks that changed and uploads glyphs for a `width` x `height` target.
     pub fn prepare(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
+        shared: &mut TextShared,
         width: u32,
         height: u32,
-        layout: &Layout,
-        texts: &[PanelText],
+        blocks: &[TextBlock],
     ) {
         self.reshaped = 0;
         self.changed.clear();
-        let s = layout.scale;
-        let ui = layout.ui;
-        let pad = 12.0 * ui;
-        for t in texts {
-            let Some(panel) = layout.panel(t.kind) else {
-                continue;
-            };
-            let r = panel.rect;
-            let w = (r.w - 2.0 * pad).max(1.0) * s;
-            let key = hash_of(t, w, s, ui);
-            let line = crate::layout::LINE * ui * s;
-            let body = BODY * ui * s;
-            // The warning panel keeps its last two lines for the mini-GPU row.
-            let bottom = if t.kind == PanelKind::Warning {
-                r.bottom() - pad - 2.0 * crate::layout::LINE * ui
-            } else {
-                r.bottom() - pad * 0.5
-            };
-            let rect = [
-                (r.x + pad) * s,
-                (r.y + pad) * s,
-                (r.right() - pad) * s,
-                bottom * s,
-            ];
-            let fs = &mut self.font_system;
-            let slot = self.slots.entry(t.kind).or_insert_with(|| Slot {
+        for b in blocks {
+            let key = key_of(b);
+            let fs = &mut shared.font_system;
+            let slot = self.slots.entry(b.id).or_insert_with(|| Slot {
                 key: 0,
-                buffer: Buffer::new(fs, Metrics::new(body, line)),
-                rect,
+                buffer: Buffer::new(fs, Metrics::new(b.font_size, b.line_height)),
+                block: b.clone(),
             });
-            slot.rect = rect;
             if slot.key == key {
+                // Same text: only where it goes may have moved.
+                slot.block.origin = b.origin;
+                slot.block.bounds = b.bounds;
+                slot.block.redraw = b.redraw;
                 continue;
             }
             slot.key = key;
+            slot.block = b.clone();
             self.reshaped += 1;
-            self.changed.push(t.kind);
-            let b = &mut slot.buffer;
-            b.set_metrics(Metrics::new(body, line));
-            b.set_wrap(Wrap::WordOrGlyph);
-            b.set_tab_width(if t.kind == PanelKind::Controls {
-                11
-            } else {
-                18
-            });
-            b.set_size(Some(w), Some((r.h * s).max(1.0)));
-            let spans: Vec<(&str, Attrs)> = t
-                .spans
-                .iter()
-                .map(|sp| {
-                    let mut a = Attrs::new().family(Family::SansSerif).color(Color::rgb(
-                        sp.color[0],
-                        sp.color[1],
-                        sp.color[2],
-                    ));
-                    if sp.bold {
-                        a = a.weight(Weight::BOLD);
-                    }
-                    if sp.size != 1.0 {
-                        a = a.metrics(Metrics::new(body * sp.size, line * sp.size.max(1.0)));
-                    }
-                    (sp.text.as_str(), a)
-                })
-                .collect();
-            let align = if t.centered {
-                Some(glyphon::cosmic_text::Align::Center)
-            } else {
-                None
-            };
-            b.set_rich_text(
-                spans,
-                &Attrs::new().family(Family::SansSerif),
-                Shaping::Advanced,
-                align,
-            );
-            b.shape_until_scroll(fs, false);
+            self.changed.push(b.redraw);
+            shape(fs, &mut slot.buffer, b);
         }
-        // Drop panels that are gone.
+        // Drop blocks that are gone.
         let changed = &mut self.changed;
-        self.slots.retain(|k, _| {
-            let keep = texts.iter().any(|t| t.kind == *k) && layout.panel(*k).is_some();
+        self.slots.retain(|id, slot| {
+            let keep = blocks.iter().any(|b| b.id == *id);
             if !keep {
-                changed.push(*k);
+                changed.push(slot.block.redraw);
             }
             keep
         });
@@ -186,29 +168,33 @@ impl TextLayer {
         let areas: Vec<TextArea> = self
             .slots
             .values()
-            .map(|slot| TextArea {
-                buffer: &slot.buffer,
-                left: slot.rect[0],
-                top: slot.rect[1],
-                scale: 1.0,
-                bounds: TextBounds {
-                    left: slot.rect[0].floor() as i32,
-                    top: slot.rect[1].floor() as i32,
-                    right: slot.rect[2].ceil() as i32,
-                    bottom: slot.rect[3].ceil() as i32,
-                },
-                default_color: Color::rgb(229, 233, 242),
-                custom_glyphs: &[],
+            .map(|slot| {
+                let b = &slot.block;
+                let [r, g, bl] = [229, 233, 242];
+                TextArea {
+                    buffer: &slot.buffer,
+                    left: b.origin.x,
+                    top: b.origin.y,
+                    scale: 1.0,
+                    bounds: TextBounds {
+                        left: b.bounds[0].floor() as i32,
+                        top: b.bounds[1].floor() as i32,
+                        right: b.bounds[2].ceil() as i32,
+                        bottom: b.bounds[3].ceil() as i32,
+                    },
+                    default_color: Color::rgb(r, g, bl),
+                    custom_glyphs: &[],
+                }
             })
             .collect();
         if let Err(e) = self.renderer.prepare(
             device,
             queue,
-            &mut self.font_system,
+            &mut shared.font_system,
             &mut self.atlas,
             &self.viewport,
             areas,
-            &mut self.swash,
+            &mut shared.swash,
         ) {
             log::warn!("text prepare: {e}");
         }
@@ -220,7 +206,7 @@ impl TextLayer {
         }
     }
 
-    /// Frees glyphs no longer used (call once per frame after rendering).
+    /// Frees glyphs no longer used (once per frame, before preparing the next).
     pub fn trim(&mut self) {
         self.atlas.trim();
     }

@@ -1,8 +1,7 @@
-//! Background waves: three thin triangle strips computed in the vertex shader (no full-screen pass,
-//! which is the expensive thing on a software adapter).
+//! Background waves: `WAVES` thin triangle strips computed in the vertex shader (no full-screen
+//! pass, which is the expensive thing on a software adapter).
 
-pub const SEGMENTS: u32 = 240;
-pub const WAVES: u32 = 3;
+use crate::frame::contract::{WAVES, WAVE_SEGMENTS};
 
 pub struct WavesPipeline {
     pipeline: wgpu::RenderPipeline,
@@ -14,11 +13,11 @@ impl WavesPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = super::shader_module(device, "waves");
-        let pipeline = super::render_pipeline(
+        let shader = super::shaders::shader_module(device, "waves");
+        let pipeline = super::shaders::render_pipeline(
             device,
             format,
-            super::PipelineSpec {
+            super::shaders::PipelineSpec {
                 label: "waves",
                 shader: &shader,
                 groups: &[Some(globals)],
@@ -33,6 +32,6 @@ impl WavesPipeline {
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, globals: &wgpu::BindGroup) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, globals, &[]);
-        pass.draw(0..2 * (SEGMENTS + 1), 0..WAVES);
+        pass.draw(0..2 * (WAVE_SEGMENTS + 1), 0..WAVES);
     }
 }

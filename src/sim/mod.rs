@@ -631,34 +631,6 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_paged_block_pulses() {
-        let mut s = settings();
-        s.cb = true;
-        s.pa = true;
-        let mut sim = Sim::new(&s);
-        sim.advance(5.0);
-        let sc = sim.scene();
-        assert_eq!(sc.newest_blocks.len(), 4);
-        let map = crate::layout::memory::MemoryMap::build(&sc, 20_000);
-        let fresh = map
-            .states
-            .iter()
-            .filter(|st| **st & crate::layout::memory::FRESH != 0)
-            .count();
-        // one pulsing bank per growing sequence (two can share a bank)
-        assert!((1..=4).contains(&fresh), "{fresh}");
-        // and each is a bank of that sequence
-        for st in map
-            .states
-            .iter()
-            .filter(|st| **st & crate::layout::memory::FRESH != 0)
-        {
-            let id = crate::layout::memory::seq_of(*st);
-            assert!(sc.ids.iter().any(|i| i & 0xff == id), "{st:#x}");
-        }
-    }
-
-    #[test]
     fn static_batching_waits_for_the_longest() {
         let s = settings();
         let sc = Scene::at_end(&s);

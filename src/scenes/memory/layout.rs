@@ -1,54 +1,10 @@
-//! Geometry in logical pixels from (window size, scale factor, Scene): the board (die and memory
-//! packages with their bank grids) and the text panels. No wgpu here. Nothing overlaps from
-//! 1280x720 to 7680x4320, portrait too (tested).
-
-pub mod memory;
-pub mod palette;
-pub mod panels;
+//! The memory scene's geometry in logical pixels from (window size, scale factor, GPU): the board
+//! (die and memory packages with their bank grids) and the text panels. No wgpu here. Nothing
+//! overlaps from 1280x720 to 7680x4320, portrait too (tested).
 
 use crate::catalog::{Gpu, MemoryType};
-
-/// An axis-aligned rectangle in logical pixels.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Rect {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
-}
-
-impl Rect {
-    pub fn new(x: f32, y: f32, w: f32, h: f32) -> Rect {
-        Rect {
-            x,
-            y,
-            w: w.max(0.0),
-            h: h.max(0.0),
-        }
-    }
-    pub fn right(&self) -> f32 {
-        self.x + self.w
-    }
-    pub fn bottom(&self) -> f32 {
-        self.y + self.h
-    }
-    pub fn inset(&self, d: f32) -> Rect {
-        Rect::new(self.x + d, self.y + d, self.w - 2.0 * d, self.h - 2.0 * d)
-    }
-    /// True when the interiors overlap.
-    pub fn intersects(&self, o: &Rect) -> bool {
-        self.x < o.right() && o.x < self.right() && self.y < o.bottom() && o.y < self.bottom()
-    }
-    pub fn contains(&self, o: &Rect) -> bool {
-        o.x >= self.x - 0.01
-            && o.y >= self.y - 0.01
-            && o.right() <= self.right() + 0.01
-            && o.bottom() <= self.bottom() + 0.01
-    }
-    pub fn center(&self) -> (f32, f32) {
-        (self.x + self.w / 2.0, self.y + self.h / 2.0)
-    }
-}
+pub use crate::ui::Rect;
+use glam::Vec2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PanelKind {
@@ -125,6 +81,141 @@ pub struct Layout {
 pub const BANK_PITCH_PX: f32 = 5.0;
 /// Text line height at ui = 1, logical px.
 pub const LINE: f32 = 20.0;
+/// Body text size at ui = 1, logical px.
+pub const BODY: f32 = 14.5;
+
+/// Spacing of a layout: margins, panel padding and text lines, all growing with the ui scale.
+struct Spacing {
+    ui: f32,
+    /// Margin between panels and around the screen.
+    m: f32,
+    /// Padding inside a panel.
+    pad: f32,
+    line: f32,
+}
+
+impl Spacing {
+    fn new(ui: f32) -> Spacing {
+        Spacing {
+            ui,
+            m: (14.0 * ui).round().max(6.0),
+            pad: 12.0 * ui,
+            line: LINE * ui,
+        }
+    }
+
+    /// Height of a panel of `lines` lines.
+    fn panel_h(&self, lines: u32) -> f32 {
+        lines as f32 * self.line + 2.0 * self.pad
+    }
+}
+
+fn panel(kind: PanelKind, rect: Rect, lines: u32) -> Panel {
+    Panel { kind, rect, lines }
+}
+
+/// Landscape: info, formula, papers and factoids down the left; banner, board and legend in the
+/// middle; warnings and controls down the right. Returns the panels and the board.
+fn landscape(w: f32, h: f32, k: &Spacing) -> (Vec<Panel>, Rect) {
+    let (ui, m) = (k.ui, k.m);
+    let mut panels = Vec::new();
+    let lw = (400.0 * ui).min(w * 0.3);
+    let rw = (270.0 * ui).min(w * 0.2);
+    let cx = m + lw + m;
+    let cw = w - cx - m - rw - m;
+    let banner = Rect::new(cx, m, cw, 44.0 * ui);
+    panels.push(panel(PanelKind::Banner, banner, 1));
+    let legend_h = k.panel_h(2);
+    let legend = Rect::new(cx, h - m - legend_h, cw, legend_h);
+    panels.push(panel(PanelKind::Legend, legend, 2));
+    let board = Rect::new(
+        cx,
+        banner.bottom() + m,
+        cw,
+        legend.y - m - (banner.bottom() + m),
+    );
+    // Left column: info, formula, then papers and factoids while they fit.
+    let mut y = m;
+    for (kind, lines) in [
+        (PanelKind::Info, 12),
+        (PanelKind::Formula, 8),
+        (PanelKind::Papers, 4),
+        (PanelKind::Factoids, 5),
+    ] {
+        let ph = k.panel_h(lines);
+        if y + ph <= h - m {
+            panels.push(panel(kind, Rect::new(m, y, lw, ph), lines));
+            y += ph + m;
+        }
+    }
+    // Right column: warnings, controls.
+    let rx = w - m - rw;
+    let warn_h = k.panel_h(11);
+    panels.push(panel(PanelKind::Warning, Rect::new(rx, m, rw, warn_h), 11));
+    let cy = m + warn_h + m;
+    let lines = (((h - m - cy) - 2.0 * k.pad) / k.line)
+        .floor()
+        .clamp(0.0, 18.0) as u32;
+    if lines >= 3 {
+        let rect = Rect::new(rx, cy, rw, k.panel_h(lines));
+        panels.push(panel(PanelKind::Controls, rect, lines));
+    }
+    (panels, board)
+}
+
+/// Portrait: banner on top; info beside formula and warnings; the board; the legend; controls
+/// beside papers and factoids at the bottom. Returns the panels and the board.
+fn portrait(w: f32, h: f32, k: &Spacing) -> (Vec<Panel>, Rect) {
+    let (ui, m) = (k.ui, k.m);
+    let mut panels = Vec::new();
+    let half = (w - 3.0 * m) / 2.0;
+    let banner = Rect::new(m, m, w - 2.0 * m, 44.0 * ui);
+    panels.push(panel(PanelKind::Banner, banner, 1));
+    let top = banner.bottom() + m;
+    let info_h = k.panel_h(12);
+    panels.push(panel(PanelKind::Info, Rect::new(m, top, half, info_h), 12));
+    let formula = Rect::new(2.0 * m + half, top, half, k.panel_h(6));
+    panels.push(panel(PanelKind::Formula, formula, 6));
+    let wy = top + k.panel_h(6) + m;
+    let warn_h = info_h - k.panel_h(6) - m;
+    let warn_lines = ((warn_h - 2.0 * k.pad) / k.line).floor().max(1.0) as u32;
+    let warning = Rect::new(2.0 * m + half, wy, half, warn_h);
+    panels.push(panel(PanelKind::Warning, warning, warn_lines));
+    // Controls: a title, 12 keys, a blank line and the state line.
+    let bottom_h = k.panel_h(15);
+    let by = h - m - bottom_h;
+    panels.push(panel(
+        PanelKind::Controls,
+        Rect::new(m, by, half, bottom_h),
+        15,
+    ));
+    let papers_h = k.panel_h(5);
+    let papers = Rect::new(2.0 * m + half, by, half, papers_h);
+    panels.push(panel(PanelKind::Papers, papers, 5));
+    let fy = by + papers_h + m;
+    if h - m - fy >= k.panel_h(5) {
+        let factoids = Rect::new(2.0 * m + half, fy, half, h - m - fy);
+        panels.push(panel(PanelKind::Factoids, factoids, 5));
+    }
+    let legend_h = k.panel_h(2);
+    let legend = Rect::new(m, by - m - legend_h, w - 2.0 * m, legend_h);
+    panels.push(panel(PanelKind::Legend, legend, 2));
+    let btop = top + info_h + m;
+    let board = Rect::new(m, btop, w - 2.0 * m, legend.y - m - btop);
+    (panels, board)
+}
+
+/// Each active package's bank grid: as many banks of `bank` px at `pitch` as its inside holds.
+fn size_grids(modules: &mut [Module], ui: f32, pitch: f32, bank: f32) {
+    for md in modules {
+        let inner = md.rect.inset((5.0 * ui).max(2.0));
+        md.inner = inner;
+        if md.active {
+            md.cols = ((inner.w + pitch - bank) / pitch).floor().max(0.0) as u32;
+            md.rows = ((inner.h + pitch - bank) / pitch).floor().max(0.0) as u32;
+        }
+    }
+}
 
 impl Layout {
     /// Lays out a window of `width` x `height` physical pixels at `scale` for a GPU.
@@ -143,143 +234,16 @@ impl Layout {
             (w / 1920.0).min(h / 1080.0)
         }
         .clamp(0.62, 3.0);
-        let m = (14.0 * ui).round().max(6.0);
-        let pad = 12.0 * ui;
-        let line = LINE * ui;
-        let panel_h = |lines: u32| lines as f32 * line + 2.0 * pad;
-        let mut panels = Vec::new();
-        let board;
-        if !portrait {
-            let lw = (400.0 * ui).min(w * 0.3);
-            let rw = (270.0 * ui).min(w * 0.2);
-            let cx = m + lw + m;
-            let cw = w - cx - m - rw - m;
-            let banner = Rect::new(cx, m, cw, 44.0 * ui);
-            panels.push(Panel {
-                kind: PanelKind::Banner,
-                rect: banner,
-                lines: 1,
-            });
-            let legend_h = panel_h(2);
-            let legend = Rect::new(cx, h - m - legend_h, cw, legend_h);
-            panels.push(Panel {
-                kind: PanelKind::Legend,
-                rect: legend,
-                lines: 2,
-            });
-            board = Rect::new(
-                cx,
-                banner.bottom() + m,
-                cw,
-                legend.y - m - (banner.bottom() + m),
-            );
-            // Left column: info, formula, then papers and factoids while they fit.
-            let mut y = m;
-            for (kind, lines) in [
-                (PanelKind::Info, 12),
-                (PanelKind::Formula, 8),
-                (PanelKind::Papers, 4),
-                (PanelKind::Factoids, 5),
-            ] {
-                let ph = panel_h(lines);
-                if y + ph <= h - m {
-                    panels.push(Panel {
-                        kind,
-                        rect: Rect::new(m, y, lw, ph),
-                        lines,
-                    });
-                    y += ph + m;
-                }
-            }
-            // Right column: warnings, controls.
-            let rx = w - m - rw;
-            let warn_h = panel_h(11);
-            panels.push(Panel {
-                kind: PanelKind::Warning,
-                rect: Rect::new(rx, m, rw, warn_h),
-                lines: 11,
-            });
-            let cy = m + warn_h + m;
-            let lines = (((h - m - cy) - 2.0 * pad) / line).floor().clamp(0.0, 18.0) as u32;
-            if lines >= 3 {
-                panels.push(Panel {
-                    kind: PanelKind::Controls,
-                    rect: Rect::new(rx, cy, rw, panel_h(lines)),
-                    lines,
-                });
-            }
+        let spacing = Spacing::new(ui);
+        let (panels, board) = if portrait {
+            self::portrait(w, h, &spacing)
         } else {
-            let half = (w - 3.0 * m) / 2.0;
-            let banner = Rect::new(m, m, w - 2.0 * m, 44.0 * ui);
-            panels.push(Panel {
-                kind: PanelKind::Banner,
-                rect: banner,
-                lines: 1,
-            });
-            let top = banner.bottom() + m;
-            let info_h = panel_h(12);
-            panels.push(Panel {
-                kind: PanelKind::Info,
-                rect: Rect::new(m, top, half, info_h),
-                lines: 12,
-            });
-            panels.push(Panel {
-                kind: PanelKind::Formula,
-                rect: Rect::new(2.0 * m + half, top, half, panel_h(6)),
-                lines: 6,
-            });
-            let wy = top + panel_h(6) + m;
-            let warn_h = info_h - panel_h(6) - m;
-            let warn_lines = ((warn_h - 2.0 * pad) / line).floor().max(1.0) as u32;
-            panels.push(Panel {
-                kind: PanelKind::Warning,
-                rect: Rect::new(2.0 * m + half, wy, half, warn_h),
-                lines: warn_lines,
-            });
-            // Controls: a title, 12 keys, a blank line and the state line.
-            let bottom_h = panel_h(15);
-            let by = h - m - bottom_h;
-            panels.push(Panel {
-                kind: PanelKind::Controls,
-                rect: Rect::new(m, by, half, bottom_h),
-                lines: 15,
-            });
-            let papers_h = panel_h(5);
-            panels.push(Panel {
-                kind: PanelKind::Papers,
-                rect: Rect::new(2.0 * m + half, by, half, papers_h),
-                lines: 5,
-            });
-            let fy = by + papers_h + m;
-            if h - m - fy >= panel_h(5) {
-                panels.push(Panel {
-                    kind: PanelKind::Factoids,
-                    rect: Rect::new(2.0 * m + half, fy, half, h - m - fy),
-                    lines: 5,
-                });
-            }
-            let legend_h = panel_h(2);
-            let legend = Rect::new(m, by - m - legend_h, w - 2.0 * m, legend_h);
-            panels.push(Panel {
-                kind: PanelKind::Legend,
-                rect: legend,
-                lines: 2,
-            });
-            let btop = top + info_h + m;
-            board = Rect::new(m, btop, w - 2.0 * m, legend.y - m - btop);
-        }
-
+            landscape(w, h, &spacing)
+        };
         let pitch = BANK_PITCH_PX / scale;
         let bank = (BANK_PITCH_PX - 1.0) / scale;
         let (die, mut modules, wafer) = board_geometry(board, gpu, ui);
-        for md in &mut modules {
-            let inner = md.rect.inset((5.0 * ui).max(2.0));
-            md.inner = inner;
-            if md.active {
-                md.cols = ((inner.w + pitch - bank) / pitch).floor().max(0.0) as u32;
-                md.rows = ((inner.h + pitch - bank) / pitch).floor().max(0.0) as u32;
-            }
-        }
+        size_grids(&mut modules, ui, pitch, bank);
         Layout {
             width: w,
             height: h,
@@ -335,7 +299,7 @@ impl Layout {
     }
 
     /// Top-left corner of bank `k` of module `m` (row-major), logical px.
-    pub fn bank_origin(&self, m: &Module, k: u32) -> (f32, f32) {
+    pub fn bank_origin(&self, m: &Module, k: u32) -> Vec2 {
         let col = k % m.cols.max(1);
         let row = k / m.cols.max(1);
         // Centre the grid in the module.
@@ -343,7 +307,7 @@ impl Layout {
         let gh = m.rows as f32 * self.bank_pitch - (self.bank_pitch - self.bank_size);
         let ox = m.inner.x + (m.inner.w - gw).max(0.0) / 2.0;
         let oy = m.inner.y + (m.inner.h - gh).max(0.0) / 2.0;
-        (
+        Vec2::new(
             ox + col as f32 * self.bank_pitch,
             oy + row as f32 * self.bank_pitch,
         )
@@ -353,58 +317,73 @@ impl Layout {
 /// Regions a wafer-scale die is drawn in (a drawing, not a count of packages: the wafer is one die).
 pub const WAFER_REGIONS: usize = 84;
 
-/// Die and package rectangles on the board for a GPU's memory type and package count.
-fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
-    let g = (10.0 * ui).round().max(3.0);
-    let active = gpu.packages.max(1) as usize;
-    let total = active + gpu.inactive_packages as usize;
-    let module = |r: Rect, active: bool| Module {
-        rect: r,
-        inner: r,
+/// A package site with no grid yet (`size_grids` gives it one).
+fn module(rect: Rect, active: bool) -> Module {
+    Module {
+        rect,
+        inner: rect,
         cols: 0,
         rows: 0,
         active,
-    };
+    }
+}
+
+/// Die and package rectangles on the board for a GPU's memory type and package count, and whether
+/// the board is a wafer.
+fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
+    let g = (10.0 * ui).round().max(3.0);
+    let total = gpu.packages.max(1) as usize + gpu.inactive_packages as usize;
     if gpu.wafer {
         // One wafer-scale die, drawn as its 12 x 7 grid of reticle-sized regions of SRAM.
         return wafer_grid(b, WAFER_REGIONS, 0, g);
     }
     let ring = gpu.memory_type.is_gddr() || (gpu.memory_type == MemoryType::Sram && total >= 4);
-    if !ring {
-        // HBM (and small SRAM counts): stacks in two columns beside the die, as on the package.
-        let d = (b.h * 0.62).min(b.w * 0.3);
-        let cw = ((b.w - d - 2.0 * g) / 2.0).max(1.0);
-        let die = Rect::new(b.x + cw + g, b.y + (b.h - d) / 2.0, d, d);
-        let left = total.div_ceil(2);
-        let right = total - left;
-        let mut mods = Vec::new();
-        for (col, n) in [(0usize, left), (1usize, right)] {
-            if n == 0 {
-                continue;
-            }
-            let mh = (b.h - (n as f32 - 1.0) * g) / n as f32;
-            let x = if col == 0 { b.x } else { die.right() + g };
-            for i in 0..n {
-                mods.push(module(
-                    Rect::new(x, b.y + i as f32 * (mh + g), cw, mh),
-                    true,
-                ));
-            }
-        }
-        // Disabled sites are the last ones drawn (bottom right).
-        for md in mods.iter_mut().rev().take(gpu.inactive_packages as usize) {
-            md.active = false;
-        }
-        // A single package: one column only, die to the right.
-        if right == 0 {
-            let die = Rect::new(b.right() - d, b.y + (b.h - d) / 2.0, d, d);
-            let w = b.w - d - g;
-            mods[0] = module(Rect::new(b.x, b.y, w.max(1.0), b.h), true);
-            return (die, mods, false);
-        }
+    let (die, mut mods) = if ring {
+        self::ring(b, total, g)
+    } else {
+        columns(b, total, g)
+    };
+    // Disabled sites are the last ones drawn (bottom right).
+    for md in mods.iter_mut().rev().take(gpu.inactive_packages as usize) {
+        md.active = false;
+    }
+    // A single package: one column only, the die to its right.
+    if !ring && total == 1 {
+        let d = die.w;
+        let die = Rect::new(b.right() - d, b.y + (b.h - d) / 2.0, d, d);
+        mods[0] = module(Rect::new(b.x, b.y, (b.w - d - g).max(1.0), b.h), true);
         return (die, mods, false);
     }
-    // GDDR chips and SRAM tiles: a ring around the die.
+    (die, mods, gpu.memory_type == MemoryType::Sram && ring)
+}
+
+/// HBM (and small SRAM counts): `total` stacks in two columns beside the die, as on the package.
+fn columns(b: Rect, total: usize, g: f32) -> (Rect, Vec<Module>) {
+    let d = (b.h * 0.62).min(b.w * 0.3);
+    let cw = ((b.w - d - 2.0 * g) / 2.0).max(1.0);
+    let die = Rect::new(b.x + cw + g, b.y + (b.h - d) / 2.0, d, d);
+    let left = total.div_ceil(2);
+    let right = total - left;
+    let mut mods = Vec::new();
+    for (col, n) in [(0usize, left), (1usize, right)] {
+        if n == 0 {
+            continue;
+        }
+        let mh = (b.h - (n as f32 - 1.0) * g) / n as f32;
+        let x = if col == 0 { b.x } else { die.right() + g };
+        for i in 0..n {
+            mods.push(module(
+                Rect::new(x, b.y + i as f32 * (mh + g), cw, mh),
+                true,
+            ));
+        }
+    }
+    (die, mods)
+}
+
+/// GDDR chips and SRAM tiles: `total` packages in a ring around the die (top, bottom, left,
+/// right).
+fn ring(b: Rect, total: usize, g: f32) -> (Rect, Vec<Module>) {
     let d = b.w.min(b.h) * 0.4;
     let rh = ((b.h - d - 2.0 * g) / 2.0).max(1.0);
     let cw = ((b.w - d - 2.0 * g) / 2.0).max(1.0);
@@ -413,7 +392,6 @@ fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
     let extra = total % 4;
     // Many chips on a small screen: tighten the gaps.
     let g = g.min(d / (per_side as f32 + 1.0) / 4.0).max(1.0);
-    // top, bottom, left, right
     let counts = [
         per_side + usize::from(extra > 0),
         per_side + usize::from(extra > 1),
@@ -421,38 +399,29 @@ fn board_geometry(b: Rect, gpu: &Gpu, ui: f32) -> (Rect, Vec<Module>, bool) {
         per_side,
     ];
     let mut mods = Vec::new();
-    for (side, &n) in counts.iter().enumerate() {
-        if n == 0 {
-            continue;
-        }
+    for (side, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         let nf = n as f32;
-        match side {
-            0 | 1 => {
-                let mw = (b.w - (nf - 1.0) * g) / nf;
-                let y = if side == 0 { b.y } else { b.bottom() - rh };
-                for i in 0..n {
-                    mods.push(module(
-                        Rect::new(b.x + i as f32 * (mw + g), y, mw, rh),
-                        true,
-                    ));
-                }
+        if side < 2 {
+            let mw = (b.w - (nf - 1.0) * g) / nf;
+            let y = if side == 0 { b.y } else { b.bottom() - rh };
+            for i in 0..n {
+                mods.push(module(
+                    Rect::new(b.x + i as f32 * (mw + g), y, mw, rh),
+                    true,
+                ));
             }
-            _ => {
-                let mh = (d - (nf - 1.0) * g) / nf;
-                let x = if side == 2 { b.x } else { die.right() + g };
-                for i in 0..n {
-                    mods.push(module(
-                        Rect::new(x, die.y + i as f32 * (mh + g), cw, mh),
-                        true,
-                    ));
-                }
+        } else {
+            let mh = (d - (nf - 1.0) * g) / nf;
+            let x = if side == 2 { b.x } else { die.right() + g };
+            for i in 0..n {
+                mods.push(module(
+                    Rect::new(x, die.y + i as f32 * (mh + g), cw, mh),
+                    true,
+                ));
             }
         }
     }
-    for md in mods.iter_mut().rev().take(gpu.inactive_packages as usize) {
-        md.active = false;
-    }
-    (die, mods, gpu.memory_type == MemoryType::Sram)
+    (die, mods)
 }
 
 /// A wafer (Cerebras): a grid of SRAM tiles filling the board, the compute region (where the

@@ -1,7 +1,10 @@
-//! The colours, defined once here (sRGB) and sent to the shaders as linear values.
+//! The colours, defined once here (sRGB) and sent to the shaders as linear values, in the palette
+//! slots of `frame::contract`.
 
-/// sRGB colours by palette slot: 0 free, 1 weights, 2 reserved, 3 scores, 4 ghost stripe,
-/// 5 headroom, 8..24 sequences.
+use crate::frame::contract::{self as c, PALETTE_SLOTS};
+
+/// Bank colours (sRGB), one per palette slot: free, weights, reserved, scores, ghost stripe,
+/// headroom, then the sequences.
 pub const FREE: [u8; 3] = [0x1c, 0x24, 0x3a];
 pub const WEIGHTS: [u8; 3] = [0x8b, 0x5c, 0xf6];
 pub const RESERVED: [u8; 3] = [0x6b, 0x72, 0x80];
@@ -56,20 +59,32 @@ pub fn rgba(c: [u8; 3], a: f32) -> [f32; 4] {
     [linear(c[0]), linear(c[1]), linear(c[2]), a]
 }
 
-/// The 32 palette slots the shaders index.
-pub fn slots() -> [[f32; 4]; 32] {
-    let mut p = [[0.0; 4]; 32];
-    p[0] = rgba(FREE, 1.0);
-    p[1] = rgba(WEIGHTS, 1.0);
-    p[2] = rgba(RESERVED, 1.0);
-    p[3] = rgba(SCORES, 1.0);
-    p[4] = rgba(GHOST, 1.0);
-    p[5] = rgba(HEADROOM, 1.0);
-    for (i, c) in SEQUENCES.iter().enumerate() {
-        p[8 + i] = rgba(*c, 1.0);
+/// The palette slots the shaders index.
+pub fn slots() -> [[f32; 4]; PALETTE_SLOTS] {
+    let mut p = [[0.0; 4]; PALETTE_SLOTS];
+    p[c::SLOT_FREE as usize] = rgba(FREE, 1.0);
+    p[c::SLOT_WEIGHTS as usize] = rgba(WEIGHTS, 1.0);
+    p[c::SLOT_RESERVED as usize] = rgba(RESERVED, 1.0);
+    p[c::SLOT_SCORES as usize] = rgba(SCORES, 1.0);
+    p[c::SLOT_GHOST as usize] = rgba(GHOST, 1.0);
+    p[c::SLOT_HEADROOM as usize] = rgba(HEADROOM, 1.0);
+    for (i, col) in SEQUENCES.iter().enumerate() {
+        p[c::SLOT_SEQUENCES as usize + i] = rgba(*col, 1.0);
     }
     p
 }
+
+/// The background, linear RGB.
+pub fn background() -> [f32; 3] {
+    [
+        linear(BACKGROUND[0]),
+        linear(BACKGROUND[1]),
+        linear(BACKGROUND[2]),
+    ]
+}
+
+const _: () = assert!(SEQUENCES.len() == c::SEQUENCE_SLOTS as usize);
+const _: () = assert!((c::SLOT_SEQUENCES + c::SEQUENCE_SLOTS) as usize <= PALETTE_SLOTS);
 
 /// Colour of sequence `i`.
 pub fn sequence(i: usize) -> [u8; 3] {

@@ -1,8 +1,12 @@
-//! `kvscope render`: frames rendered offscreen, timed, and the last one written as a PNG.
+//! `kvscope render`: a scene hosted without a window. Frames rendered offscreen by the same scene
+//! view and renderer as the window's, timed, and the last one written as a PNG.
 
-use super::context::{self, GpuContext, RenderError};
-use super::offscreen::{self, Offscreen};
-use super::{Renderer, View};
+use super::host::Host;
+use crate::frame::Target;
+use crate::render::context::{self, GpuContext, RenderError};
+use crate::render::offscreen::{self, Offscreen};
+use crate::render::{readback, Renderer};
+use crate::scenes::{memory, SceneId};
 use crate::sim::{Settings, Sim};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -50,15 +54,15 @@ impl Options {
 pub struct Outcome {
     pub adapter: String,
     pub frame_ms: Vec<f64>,
-    /// CPU time of `View::prepare` per frame.
+    /// CPU time of the scene's update and the renderer's prepare per frame.
     pub prepare_ms: Vec<f64>,
     pub banks: u32,
     /// Most rows of banks left waiting for a later frame by the redraw budget (software adapters).
     pub rows_waiting_max: u32,
     pub rgba: Vec<u8>,
     /// The last frame's layout and memory map (for pixel checks).
-    pub layout: Option<crate::layout::Layout>,
-    pub map: crate::layout::memory::MemoryMap,
+    pub layout: Option<memory::Layout>,
+    pub map: memory::MemoryMap,
 }
 
 impl Outcome {
@@ -115,7 +119,7 @@ pub fn render_with(
     }
     let rgba = session.read()?;
     if let Some(path) = &o.out {
-        offscreen::write_png(path, o.width, o.height, &rgba)?;
+        readback::write_png(path, o.width, o.height, &rgba)?;
     }
     Ok(session.outcome(rgba))
 }
@@ -125,12 +129,11 @@ pub fn render_with(
 /// follow.
 pub struct Session<'a> {
     ctx: &'a GpuContext,
-    renderer: Renderer,
-    view: View,
+    host: Host,
     target: Offscreen,
     sim: Sim,
     anim: f64,
-    size: super::view::TargetSize,
+    size: Target,
     times: Vec<f64>,
     prep: Vec<f64>,
     rows_waiting_max: u32,
@@ -145,8 +148,8 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>, RenderError> {
         let limits = ctx.device.limits();
         let side = limits.max_texture_dimension_2d;
-        let readback = (o.width as u64 * 4).div_ceil(256) * 256 * o.height as u64;
-        if o.width > side || o.height > side || readback > limits.max_buffer_size {
+        let bytes = readback::buffer_size(o.width, o.height);
+        if o.width > side || o.height > side || bytes > limits.max_buffer_size {
             return Err(RenderError::Device(format!(
                 "{}x{} is more than this adapter renders (largest side {side} px, largest buffer {} MiB)",
                 o.width,
@@ -176,12 +179,11 @@ impl<'a> Session<'a> {
             .unwrap_or(sim.scene().time / settings.speed.max(f64::MIN_POSITIVE));
         Ok(Session {
             ctx,
-            renderer,
-            view: View::new(),
+            host: Host::new(renderer, SceneId::Memory),
             target: Offscreen::new(&ctx.device, o.width, o.height),
             sim,
             anim,
-            size: super::view::TargetSize {
+            size: Target {
                 width: o.width,
                 height: o.height,
                 scale: o.scale,
@@ -197,6 +199,11 @@ impl<'a> Session<'a> {
         self.sim.set_settings(s);
     }
 
+    /// Shows scene `id` from the next frame on, with a fresh view of it.
+    pub fn switch_scene(&mut self, id: SceneId) {
+        self.host.switch_scene(id);
+    }
+
     /// Starts the sweep over (R in the window).
     pub fn restart(&mut self) {
         self.sim.restart();
@@ -204,8 +211,8 @@ impl<'a> Session<'a> {
 
     /// The next frame draws every bank still waiting and every panel as of its own moment.
     pub fn finish_next_frame(&mut self) {
-        self.view.force_text_update();
-        self.renderer.set_bank_budget(None);
+        self.host.scene_mut().force_text_update();
+        self.host.renderer_mut().set_bank_budget(None);
     }
 
     /// Advances `dt` seconds of wall time (the simulation at the settings' speed, the animation
@@ -217,16 +224,10 @@ impl<'a> Session<'a> {
                 self.anim += dt;
             }
         }
-        let scene = self.sim.scene();
+        let state = self.sim.scene();
         let start = Instant::now();
-        self.view.prepare(
-            &mut self.renderer,
-            &self.ctx.device,
-            &self.ctx.queue,
-            &scene,
-            self.size,
-            self.anim as f32,
-        );
+        self.host
+            .prepare(self.ctx, &state, self.size, self.anim as f32);
         let mut enc = self
             .ctx
             .device
@@ -234,54 +235,47 @@ impl<'a> Session<'a> {
                 label: Some("frame"),
             });
         self.prep.push(start.elapsed().as_secs_f64() * 1000.0);
-        self.renderer.render(
-            &self.ctx.device,
-            &mut enc,
-            &self.target.texture,
-            &self.target.view,
-        );
+        self.host
+            .render(&mut enc, &self.target.texture, &self.target.view);
         self.ctx.queue.submit(Some(enc.finish()));
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| RenderError::Device(e.to_string()))?;
-        self.renderer.text.trim();
-        self.renderer.text_static.trim();
-        self.rows_waiting_max = self.rows_waiting_max.max(self.renderer.rows_waiting());
+        let waiting = self.host.renderer().rows_waiting();
+        self.rows_waiting_max = self.rows_waiting_max.max(waiting);
         self.times.push(start.elapsed().as_secs_f64() * 1000.0);
         Ok(())
     }
 
     /// What every panel says as of the last frame.
-    pub fn texts(&self) -> &[crate::layout::panels::PanelText] {
-        &self.view.texts
+    pub fn texts(&self) -> &[memory::panels::PanelText] {
+        self.host.scene().memory().map_or(&[], |v| &v.texts)
     }
 
     /// The last frame's layout.
-    pub fn layout(&self) -> Option<&crate::layout::Layout> {
-        self.view.layout.as_ref()
+    pub fn layout(&self) -> Option<&memory::Layout> {
+        self.host.scene().memory().and_then(|v| v.layout.as_ref())
     }
 
     /// The last frame's pixels (RGBA rows).
     pub fn read(&self) -> Result<Vec<u8>, RenderError> {
-        offscreen::read_rgba(
-            self.ctx,
-            &self.target.texture,
-            self.size.width,
-            self.size.height,
-        )
+        readback::read_rgba(self.ctx, &self.target.texture)
     }
 
     fn outcome(self, rgba: Vec<u8>) -> Outcome {
+        let view = self.host.scene().memory();
+        let layout = view.and_then(|v| v.layout.clone());
+        let map = view.map(|v| v.map.clone()).unwrap_or_default();
         Outcome {
             adapter: self.ctx.adapter_name.clone(),
             frame_ms: self.times,
             prepare_ms: self.prep,
-            banks: self.view.map.banks,
+            banks: map.banks,
             rows_waiting_max: self.rows_waiting_max,
             rgba,
-            layout: self.view.layout.clone(),
-            map: self.view.map.clone(),
+            layout,
+            map,
         }
     }
 }

@@ -1,0 +1,491 @@
+//! The renderer: every pipeline for one target format. `prepare` takes a frame's `FrameData`,
+//! uploads only the parts whose revisions moved and plans the frame (what of the static layer to
+//! redraw); `render(&self)` records the plan, as glyphon and rerun's re_renderer split the two. A
+//! plan that was never recorded (the window skipped the frame) is folded into the next one, so no
+//! redraw is lost.
+
+use super::banks::{coalesce, BanksPipeline};
+use super::gpu::{Globals, GLOBALS_SIZE};
+use super::particles::ParticlesPipeline;
+use super::shapes::ShapesPipeline;
+use super::static_layer::{clip, copy_rects, gaps, DirtyRows, StaticLayer};
+use super::text::{TextLayer, TextShared};
+use super::waves::WavesPipeline;
+use crate::frame::{FrameData, PxRect};
+use std::cell::Cell;
+use std::ops::Range;
+
+/// What the last `prepare` uploaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrepareStats {
+    /// The bank grids were uploaded again.
+    pub grids_uploaded: bool,
+    /// Runs of banks whose state was uploaded, and how many banks they hold.
+    pub state_runs: Vec<Range<u32>>,
+    pub states_written: usize,
+    pub shapes_uploaded: bool,
+    /// Text blocks shaped again.
+    pub texts_reshaped: usize,
+}
+
+/// The revisions of the frame parts on the GPU.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
+    geometry: u64,
+    states: u64,
+    shapes: u64,
+    settled: u64,
+    live: u64,
+}
+
+/// What `render` records for the frame `prepare` planned.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Through the static layer (else every layer is drawn into the frame).
+    cached: bool,
+    /// Redraw the whole static layer.
+    full: bool,
+    /// Rows of banks to redraw into it, and panels (background and live text).
+    rows: Vec<Range<u32>>,
+    panels: Vec<PxRect>,
+    /// The plan was recorded.
+    recorded: Cell<bool>,
+}
+
+/// The static layer and what of it waits to be redrawn.
+struct Cache {
+    /// Draw through the static layer (the target must allow copies into it).
+    on: bool,
+    layer: Option<StaticLayer>,
+    /// Everything must be redrawn.
+    full: bool,
+    /// Rows of banks to redraw.
+    dirty: DirtyRows,
+    /// At most this many physical pixels of bank rows are redrawn per frame; None: all of them.
+    bank_px_budget: Option<u64>,
+    /// Physical rectangles of the frame outside the static rectangles (background in the static
+    /// layer too), copied instead of clearing the frame; with the frame size they are for.
+    gap_rects: Vec<PxRect>,
+    gaps_for: (u32, u32),
+    /// Panels whose live text changed: redrawn into the static layer.
+    dirty_panels: Vec<PxRect>,
+    static_rects: Vec<PxRect>,
+}
+
+/// All pipelines for one target format.
+pub struct Renderer {
+    format: wgpu::TextureFormat,
+    globals_buf: wgpu::Buffer,
+    globals_bind: wgpu::BindGroup,
+    banks: BanksPipeline,
+    shapes: ShapesPipeline,
+    waves: WavesPipeline,
+    particles: ParticlesPipeline,
+    text_shared: TextShared,
+    /// Text that rarely changes (drawn into the static layer when cached).
+    text_settled: TextLayer,
+    /// Text that changes while the scene plays.
+    text_live: TextLayer,
+    background: wgpu::Color,
+    cache: Cache,
+    seen: Seen,
+    plan: Option<Plan>,
+}
+
+fn globals_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("globals"),
+        entries: &[wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: wgpu::BufferSize::new(GLOBALS_SIZE as u64),
+            },
+            count: None,
+        }],
+    })
+}
+
+fn pass<'a>(
+    encoder: &'a mut wgpu::CommandEncoder,
+    target: &'a wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+) -> wgpu::RenderPass<'a> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some("frame"),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view: target,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: None,
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
+}
+
+impl Renderer {
+    /// Pixels of bank rows a software adapter redraws per frame at most: about 3 ms of bank
+    /// shading at 3840x2160 on 2 cores (a whole 4K bank area is about 2 million pixels).
+    pub const SOFTWARE_BANK_BUDGET: u64 = 300_000;
+
+    /// Pipelines for `format`, with a pool of `pool` particles (see `particles::pool_for`).
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        format: wgpu::TextureFormat,
+        pool: u32,
+    ) -> Renderer {
+        let layout = globals_layout(device);
+        let globals_buf = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("globals"),
+            size: GLOBALS_SIZE as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let globals_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("globals"),
+            layout: &layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: globals_buf.as_entire_binding(),
+            }],
+        });
+        let text_shared = TextShared::new(device);
+        Renderer {
+            format,
+            banks: BanksPipeline::new(device, format, &layout),
+            shapes: ShapesPipeline::new(device, format, &layout),
+            waves: WavesPipeline::new(device, format, &layout),
+            particles: ParticlesPipeline::new(device, format, &globals_buf, pool),
+            text_settled: TextLayer::new(device, queue, format, &text_shared),
+            text_live: TextLayer::new(device, queue, format, &text_shared),
+            text_shared,
+            globals_buf,
+            globals_bind,
+            background: wgpu::Color::BLACK,
+            cache: Cache {
+                on: false,
+                layer: None,
+                full: true,
+                dirty: DirtyRows::default(),
+                bank_px_budget: None,
+                gap_rects: Vec::new(),
+                gaps_for: (0, 0),
+                dirty_panels: Vec::new(),
+                static_rects: Vec::new(),
+            },
+            seen: Seen::default(),
+            plan: None,
+        }
+    }
+
+    pub fn format(&self) -> wgpu::TextureFormat {
+        self.format
+    }
+
+    /// Particles in the pool.
+    pub fn particles(&self) -> u32 {
+        self.particles.count()
+    }
+
+    /// Use the static layer (the caller checked the target allows copies into it).
+    pub fn set_cached(&mut self, on: bool) {
+        if on != self.cache.on {
+            self.cache.on = on;
+            self.cache.full = true;
+        }
+    }
+
+    pub fn is_cached(&self) -> bool {
+        self.cache.on
+    }
+
+    /// Caps the physical pixels of bank rows redrawn into the static layer per frame (None: no
+    /// cap). When more changed, the rest wait their turn (round robin): at ludicrous speed on a
+    /// software adapter most of memory changes every frame, and redrawing all of it is what the
+    /// frame rate cannot afford.
+    pub fn set_bank_budget(&mut self, px: Option<u64>) {
+        self.cache.bank_px_budget = px;
+    }
+
+    /// Rows of banks still waiting to be redrawn.
+    pub fn rows_waiting(&self) -> u32 {
+        self.cache.dirty.waiting()
+    }
+
+    /// Uploads what changed in `f` and plans its frame.
+    pub fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        f: &FrameData<'_>,
+    ) -> PrepareStats {
+        self.settle_last_plan();
+        self.text_settled.trim();
+        self.text_live.trim();
+        let mut st = PrepareStats::default();
+        let [r, g, b] = f.background;
+        self.background = wgpu::Color {
+            r: r as f64,
+            g: g as f64,
+            b: b as f64,
+            a: 1.0,
+        };
+        self.prepare_banks(device, queue, f, &mut st);
+        if f.shapes_revision != self.seen.shapes {
+            self.seen.shapes = f.shapes_revision;
+            self.shapes.upload(device, queue, f.shapes);
+            st.shapes_uploaded = true;
+            self.invalidate_static();
+        }
+        self.prepare_texts(device, queue, f, &mut st);
+        self.particles.set_params(queue, &f.particles);
+        let globals = Globals::new(&f.uniforms, f.palette);
+        queue.write_buffer(&self.globals_buf, 0, bytemuck::bytes_of(&globals));
+        self.plan = Some(self.plan_frame(device, f.target.width, f.target.height));
+        st
+    }
+
+    /// The last plan: recorded, the particles move on; not recorded, its redraws wait for the
+    /// next frame.
+    fn settle_last_plan(&mut self) {
+        let Some(plan) = self.plan.take() else {
+            return;
+        };
+        if plan.recorded.get() {
+            self.particles.advance();
+            return;
+        }
+        if plan.full {
+            self.cache.full = true;
+        }
+        for rows in plan.rows {
+            self.cache.dirty.mark(rows);
+        }
+        self.cache.dirty_panels.extend(plan.panels);
+    }
+
+    fn prepare_banks(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        f: &FrameData<'_>,
+        st: &mut PrepareStats,
+    ) {
+        let b = &f.banks;
+        if b.geometry_revision != self.seen.geometry {
+            self.seen.geometry = b.geometry_revision;
+            self.banks
+                .set_grids(device, queue, b.grids, b.pitch, b.size, f.target.scale);
+            st.grids_uploaded = true;
+            self.invalidate_static();
+            let (w, h) = (f.target.width, f.target.height);
+            self.cache.gap_rects = gaps(f.static_rects, w, h);
+            self.cache.gaps_for = (w, h);
+            self.cache.static_rects = f.static_rects.to_vec();
+        }
+        if b.states_revision != self.seen.states {
+            self.seen.states = b.states_revision;
+            st.state_runs = self.banks.update_states(queue, b.states);
+            st.states_written = st.state_runs.iter().map(|r| r.len()).sum();
+            self.queue_runs(&st.state_runs.clone());
+        }
+        // Banks whose look moves with time, where the static layer holds them.
+        if self.cache.on {
+            self.queue_runs(b.redraw);
+            if !self.cache.full {
+                for r in b.redraw_urgent {
+                    self.cache.dirty.urgent(self.banks.rows_of(r));
+                }
+            }
+        }
+    }
+
+    fn prepare_texts(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        f: &FrameData<'_>,
+        st: &mut PrepareStats,
+    ) {
+        let (w, h) = (f.target.width, f.target.height);
+        let t = &f.texts;
+        if t.settled_revision != self.seen.settled {
+            self.seen.settled = t.settled_revision;
+            self.text_settled
+                .prepare(device, queue, &mut self.text_shared, w, h, t.settled);
+            st.texts_reshaped = self.text_settled.reshaped;
+            if self.text_settled.reshaped > 0 {
+                self.invalidate_static();
+            }
+        }
+        if t.live_revision != self.seen.live {
+            self.seen.live = t.live_revision;
+            self.text_live
+                .prepare(device, queue, &mut self.text_shared, w, h, t.live);
+            st.texts_reshaped += self.text_live.reshaped;
+            // Only the panels whose text changed are redrawn.
+            if !self.cache.full {
+                let changed = &self.text_live.changed;
+                self.cache.dirty_panels.extend_from_slice(changed);
+            }
+        }
+    }
+
+    /// Everything in the static layer must be redrawn (the grids, shapes or settled text changed).
+    fn invalidate_static(&mut self) {
+        self.cache.full = true;
+        self.cache.dirty.reset(self.banks.rows());
+        self.cache.dirty_panels.clear();
+    }
+
+    /// Banks (ranges of bank states) to redraw into the static layer, as the budget allows.
+    fn queue_runs(&mut self, runs: &[Range<u32>]) {
+        if self.cache.full {
+            return;
+        }
+        if self.cache.dirty.len() != self.banks.rows() {
+            self.cache.dirty.reset(self.banks.rows());
+        }
+        for r in runs {
+            self.cache.dirty.mark(self.banks.rows_of(r));
+        }
+    }
+
+    /// Rows of banks redrawn per frame at most; None: all.
+    fn row_budget(&self) -> Option<u32> {
+        self.cache
+            .bank_px_budget
+            .map(|b| (b / self.banks.row_px()).clamp(1, u32::MAX as u64) as u32)
+    }
+
+    /// What this frame redraws of the static layer (made for a `w` x `h` frame when it is not).
+    fn plan_frame(&mut self, device: &wgpu::Device, w: u32, h: u32) -> Plan {
+        if !self.cache.on {
+            return Plan::default();
+        }
+        if self
+            .cache
+            .layer
+            .as_ref()
+            .is_none_or(|l| l.width != w || l.height != h)
+        {
+            self.cache.layer = Some(StaticLayer::new(device, self.format, w, h));
+            self.cache.full = true;
+        }
+        let mut plan = Plan {
+            cached: true,
+            ..Plan::default()
+        };
+        if self.cache.full {
+            plan.full = true;
+            self.cache.dirty.reset(self.banks.rows());
+        } else if self.cache.dirty.any() || !self.cache.dirty_panels.is_empty() {
+            let budget = self.row_budget();
+            plan.rows = self.cache.dirty.take(budget);
+            coalesce(&mut plan.rows, 48);
+            plan.panels = std::mem::take(&mut self.cache.dirty_panels);
+        }
+        self.cache.full = false;
+        self.cache.dirty_panels.clear();
+        plan
+    }
+
+    /// Records the frame `prepare` planned into `target` (whose texture is `texture`).
+    pub fn render(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        target: &wgpu::TextureView,
+    ) {
+        self.particles.compute(encoder);
+        let layer = self
+            .cache
+            .layer
+            .as_ref()
+            .filter(|l| l.width == texture.width() && l.height == texture.height());
+        match (&self.plan, layer) {
+            (Some(plan), Some(layer)) if plan.cached => {
+                self.render_cached(encoder, texture, target, layer, plan);
+                plan.recorded.set(true);
+            }
+            (Some(plan), _) if !plan.cached => {
+                self.render_direct(encoder, target);
+                plan.recorded.set(true);
+            }
+            // No plan for this target: every layer into the frame; the plan waits.
+            _ => self.render_direct(encoder, target),
+        }
+    }
+
+    /// Every layer drawn into the frame.
+    fn render_direct(&self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::TextureView) {
+        let g = &self.globals_bind;
+        let mut pass = pass(encoder, target, wgpu::LoadOp::Clear(self.background));
+        self.waves.draw(&mut pass, g);
+        self.shapes.draw(&mut pass, g, false);
+        self.banks.draw_rows(&mut pass, g, None);
+        self.shapes.draw(&mut pass, g, true);
+        self.particles.draw(&mut pass);
+        self.text_settled.render(&mut pass);
+        self.text_live.render(&mut pass);
+    }
+
+    /// The static layer brought up to date, then the frame: background (copied, or cleared when
+    /// the gaps are not known for this size), the waves over it, the static rectangles copied
+    /// over those, and what is drawn over the banks.
+    fn render_cached(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        target: &wgpu::TextureView,
+        layer: &StaticLayer,
+        plan: &Plan,
+    ) {
+        let g = &self.globals_bind;
+        let (w, h) = (texture.width(), texture.height());
+        if plan.full {
+            let mut pass = pass(encoder, &layer.view, wgpu::LoadOp::Clear(self.background));
+            self.shapes.draw(&mut pass, g, false);
+            self.banks.draw_rows(&mut pass, g, None);
+            self.text_settled.render(&mut pass);
+            self.text_live.render(&mut pass);
+        } else if !plan.rows.is_empty() || !plan.panels.is_empty() {
+            let mut pass = pass(encoder, &layer.view, wgpu::LoadOp::Load);
+            if !plan.rows.is_empty() {
+                self.banks.draw_rows(&mut pass, g, Some((&plan.rows, w, h)));
+            }
+            // A panel whose text changed: its background again (scissored), then the text.
+            for [x, y, cw, ch] in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
+                pass.set_scissor_rect(x, y, cw, ch);
+                self.shapes.draw(&mut pass, g, false);
+                self.text_live.render(&mut pass);
+            }
+        }
+        let copied = self.cache.gaps_for == (w, h);
+        if copied {
+            copy_rects(encoder, &layer.texture, texture, &self.cache.gap_rects);
+        }
+        {
+            let load = if copied {
+                wgpu::LoadOp::Load
+            } else {
+                wgpu::LoadOp::Clear(self.background)
+            };
+            let mut pass = pass(encoder, target, load);
+            self.waves.draw(&mut pass, g);
+        }
+        copy_rects(encoder, &layer.texture, texture, &self.cache.static_rects);
+        let mut pass = pass(encoder, target, wgpu::LoadOp::Load);
+        self.shapes.draw(&mut pass, g, true);
+        self.particles.draw(&mut pass);
+    }
+}
