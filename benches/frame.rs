@@ -78,7 +78,11 @@ fn frame(c: &mut Criterion) {
     });
     ctx.queue.submit([]);
     let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
+    render(c, &ctx, &mut host, &s);
+}
 
+/// Whole frames: prepare, record, submit and wait for the GPU, while tokens grow.
+fn render(c: &mut Criterion, ctx: &GpuContext, host: &mut Host, s: &Settings) {
     let mut g = c.benchmark_group("frame/render");
     g.sample_size(20);
     for (w, h) in [(1920u32, 1080u32), (3840, 2160)] {
@@ -90,14 +94,14 @@ fn frame(c: &mut Criterion) {
         };
         host.switch_scene(SceneId::Memory);
         let mut t = 12.0;
-        let mut sim = Sim::new(&s);
+        let mut sim = Sim::new(s);
         sim.advance(12.0);
         g.bench_function(format!("{w}x{h}"), |b| {
             b.iter(|| {
                 t += 1.0 / 60.0;
                 sim.advance(1.0 / 60.0);
                 let sc = sim.scene();
-                host.prepare(&ctx, &sc, size, t as f32);
+                host.prepare(ctx, &sc, size, t as f32);
                 let mut enc = ctx.device.create_command_encoder(&Default::default());
                 host.render(&mut enc, &target.texture, &target.view);
                 ctx.queue.submit(Some(enc.finish()));

@@ -1,7 +1,7 @@
 //! The command line: clap definitions and the text commands (`calc`, `list`). Every bad input becomes
 //! one `UsageError` line and exit status 2.
 
-use crate::calc::{self, units, Dtype, Model, Policy, WeightFormat, Workload};
+use crate::calc::{self, units, Dtype, Model, Policy};
 use crate::catalog::{self, Catalog, CatalogError, Gpu};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -230,28 +230,34 @@ where
     Cli::from_arg_matches(&m).map_err(|e| e.format(&mut cmd))
 }
 
-/// Settings for the scene commands.
-pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settings, UsageError> {
+/// The settings a state's flags describe (shared by `calc` and the scene commands); the batch is
+/// left at the scene's default.
+pub fn state_settings(cat: &Catalog, a: &StateArgs) -> Result<crate::sim::Settings, UsageError> {
     use std::sync::Arc;
-    let (model, gpu) = resolve(cat, &a.state)?;
+    let (model, gpu) = resolve(cat, a)?;
     let mut s = crate::sim::Settings::new(Arc::new(model), Arc::new(gpu));
-    s.context = a.state.context;
-    s.batch = a.state.batch.unwrap_or(4).min(crate::sim::MAX_SCENE_BATCH);
-    s.kv_dtype = a.state.kv_dtype;
-    s.weight_dtype = a.state.weight_dtype;
-    s.skip_weights = a.state.skip_weights;
-    s.gpu_util = a.state.gpu_util;
-    s.engine = a.state.engine;
-    s.block_tokens = a
-        .state
-        .block_size
-        .unwrap_or(a.state.engine.default_block_tokens());
-    s.tp = a.state.tp;
-    s.pp = a.state.pp;
-    if a.state.tp.is_some() || a.state.pp > 1 {
-        crate::calc::engine::check_parallel(&s.model, a.state.tp.unwrap_or(1), a.state.pp)
+    s.context = a.context;
+    s.kv_dtype = a.kv_dtype;
+    s.weight_dtype = a.weight_dtype;
+    s.skip_weights = a.skip_weights;
+    s.gpu_util = a.gpu_util;
+    s.engine = a.engine;
+    s.block_tokens = a.block_size.unwrap_or(a.engine.default_block_tokens());
+    s.tp = a.tp;
+    s.pp = a.pp;
+    s.max_num_batched_tokens = a.max_num_batched_tokens;
+    s.max_num_seqs = a.max_num_seqs;
+    if a.tp.is_some() || a.pp > 1 {
+        crate::calc::engine::check_parallel(&s.model, a.tp.unwrap_or(1), a.pp)
             .map_err(UsageError::Invalid)?;
     }
+    Ok(s)
+}
+
+/// Settings for the scene commands.
+pub fn scene_settings(cat: &Catalog, a: &SceneArgs) -> Result<crate::sim::Settings, UsageError> {
+    let mut s = state_settings(cat, &a.state)?;
+    s.batch = a.state.batch.unwrap_or(4).min(crate::sim::MAX_SCENE_BATCH);
     s.cb = a.cb;
     s.pa = a.pa;
     s.fa = a.fa;
@@ -491,44 +497,10 @@ pub fn resolve(cat: &Catalog, s: &StateArgs) -> Result<(Model, Gpu), UsageError>
     Ok((model, gpu))
 }
 
-/// The workload a state describes (all sequences at `tokens`, default the full context).
-pub fn workload(
-    model: &Model,
-    gpu: &Gpu,
-    s: &StateArgs,
-    policy: Policy,
-    lengths: Vec<u64>,
-) -> Result<Workload, UsageError> {
-    let mut w = Workload::uniform(model, s.context, 1);
-    w.lengths = lengths;
-    // As the engine serves the checkpoint (`dtype="auto"`), unless --weight-dtype says otherwise.
-    let served = calc::engine::served_weights(model, &gpu.device());
-    w.weights = match s.weight_dtype {
-        Some(d) => WeightFormat::for_dtype(d),
-        None => served,
-    };
-    // The KV default is the compute dtype (vLLM's kv-cache-dtype "auto"): the weights' own 16 or
-    // 32 bits, bf16 under quantized weights.
-    w.kv_dtype = s.kv_dtype.unwrap_or_else(|| w.weights.default_kv_dtype());
-    w.skip_weights = s.skip_weights;
-    w.gpu_util = s.gpu_util;
-    w.engine = s.engine;
-    w.block_tokens = s.block_size.unwrap_or(s.engine.default_block_tokens());
-    w.tp = s.tp;
-    w.pp = s.pp;
-    w.max_num_batched_tokens = s.max_num_batched_tokens;
-    w.max_num_seqs = s.max_num_seqs;
-    w.policy = policy;
-    if s.tp.is_some() || s.pp > 1 {
-        calc::engine::check_parallel(model, s.tp.unwrap_or(1), s.pp)
-            .map_err(UsageError::Invalid)?;
-    }
-    Ok(w)
-}
-
 pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, UsageError> {
     let cat = load_catalog(cli_catalog)?;
-    let (model, gpu) = resolve(&cat, &a.state)?;
+    let mut settings = state_settings(&cat, &a.state)?;
+    settings.set_policy(a.policy.into());
     let lengths = match &a.lengths {
         Some(l) => {
             if l.len() as u64 > MAX_BATCH {
@@ -551,14 +523,15 @@ pub fn run_calc(cli_catalog: Option<&PathBuf>, a: &CalcArgs) -> Result<String, U
             units::count(a.state.context as u128)
         )));
     }
-    let w = workload(&model, &gpu, &a.state, a.policy.into(), lengths)?;
-    let r = calc::report(&model, &gpu.device(), &w);
+    let w = settings.workload(lengths, None);
+    let (model, gpu) = (&settings.model, &settings.gpu);
+    let r = calc::report(model, &gpu.device(), &w);
     if a.json {
         serde_json::to_string_pretty(&r)
             .map(|s| s + "\n")
             .map_err(|e| UsageError::Output(e.to_string()))
     } else {
-        Ok(calc::text::table(&r, &model, &gpu.name, &gpu.memory_label))
+        Ok(calc::text::table(&r, model, &gpu.name, &gpu.memory_label))
     }
 }
 
@@ -626,13 +599,28 @@ pub fn run_table(cli_catalog: Option<&PathBuf>, a: &TableArgs) -> Result<String,
             .map(|s| s + "\n")
             .map_err(|e| UsageError::Output(e.to_string()));
     }
-    let cell = |c: &tables::Cell| {
-        if c.seed_wrong {
-            format!("{} (seed: {})", units::bytes(c.bytes), c.seed)
-        } else {
-            units::bytes(c.bytes)
-        }
-    };
+    let mut notes = Vec::new();
+    let mut out = fp16_table(&t, &mut notes);
+    out.push_str(&dtype_table(&t, &mut notes));
+    out.push_str("\nH100 counts are the calculator's: the GPUs whose vLLM budget (79.19 GiB x 0.9, less activation and non-torch memory) holds the cache alone, as the seed counts, or with the weights. The seed divides the cache by 80 GiB: its counts are right by that rule, which leaves the engine no room.\n");
+    for n in notes {
+        out.push_str(&format!("- {n}\n"));
+    }
+    Ok(out)
+}
+
+/// A cell of `kvscope table`, with the seed's value where the seed got it wrong.
+fn table_cell(c: &calc::tables::Cell) -> String {
+    if c.seed_wrong {
+        format!("{} (seed: {})", units::bytes(c.bytes), c.seed)
+    } else {
+        units::bytes(c.bytes)
+    }
+}
+
+/// The seed's fp16 table, recomputed; rows' notes go to `notes`.
+fn fp16_table(t: &calc::tables::Tables, notes: &mut Vec<String>) -> String {
+    let cell = table_cell;
     let mut out = String::from(
         "KV cache in fp16 (seed 002, \"Standard FP16 Precision\"; 128K = 131,072 tokens, 1M = 1,000,000)\n",
     );
@@ -640,7 +628,6 @@ pub fn run_table(cli_catalog: Option<&PathBuf>, a: &TableArgs) -> Result<String,
         "{:<15} {:>26} {:>11} {:>26} {:>27} {:>13} {:>13}\n",
         "model", "128K", "1M", "2M", "10M", "H100s @10M", "with weights"
     ));
-    let mut notes = Vec::new();
     for r in &t.fp16 {
         let seed = if r.h100s_kv_alone != r.seed_h100s {
             format!("{} (seed: {})", r.h100s_kv_alone, r.seed_h100s)
@@ -661,6 +648,13 @@ pub fn run_table(cli_catalog: Option<&PathBuf>, a: &TableArgs) -> Result<String,
             notes.push(format!("{}: {}", r.name, r.note));
         }
     }
+    out
+}
+
+/// The seed's KV-dtype table, recomputed; rows' notes go to `notes`.
+fn dtype_table(t: &calc::tables::Tables, notes: &mut Vec<String>) -> String {
+    let cell = table_cell;
+    let mut out = String::new();
     out.push_str(
         "\nLlama 3.1 70B at 1,000,000 tokens by KV dtype (seed 002, \"Impact of Data Types\")\n",
     );
@@ -691,11 +685,7 @@ pub fn run_table(cli_catalog: Option<&PathBuf>, a: &TableArgs) -> Result<String,
             notes.push(format!("{}: {}", r.kv_dtype.name(), r.note));
         }
     }
-    out.push_str("\nH100 counts are the calculator's: the GPUs whose vLLM budget (79.19 GiB x 0.9, less activation and non-torch memory) holds the cache alone, as the seed counts, or with the weights. The seed divides the cache by 80 GiB: its counts are right by that rule, which leaves the engine no room.\n");
-    for n in notes {
-        out.push_str(&format!("- {n}\n"));
-    }
-    Ok(out)
+    out
 }
 
 pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<String, UsageError> {

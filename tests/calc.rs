@@ -429,6 +429,7 @@ fn gpu_capacities_use_binary_gigabytes() {
     assert_eq!(c.gpu("h100").unwrap().inactive_packages, 1);
 }
 
+/// Longer than a screen: one published total per model, each with its source.
 #[test]
 fn parameter_counts_from_shapes_match_published_totals() {
     // Counted from the config's shapes. Where the publisher gives an exact integer (Hugging Face's

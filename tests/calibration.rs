@@ -77,7 +77,7 @@ const fn v(
 
 /// The cases: every vLLM 0.19.0 log of the llm-d-planner sweep on an H100 whose model the catalog
 /// holds (or a fine-tune of one, with the same config), and the SGLang logs whose GPU's memory is
-/// known. Every third case is held out.
+/// known. Every third case is held out. Longer than a screen: one row per startup log.
 fn cases() -> Vec<Case> {
     use Dtype::*;
     let mut c = vec![

@@ -93,6 +93,7 @@ fn documented_fields() -> Vec<String> {
     out
 }
 
+/// Longer than a screen: every field of the report, each checked by hand.
 #[test]
 fn json_has_every_documented_field() {
     // Llama 3.1 8B, four 128K sequences, paged, on an H100; every value by hand from the config
@@ -344,6 +345,7 @@ fn list_commands() {
     assert_eq!(v.as_array().unwrap().len(), 28 + 15);
 }
 
+/// Longer than a screen: one row per kind of bad input and the line it must print.
 #[test]
 fn bad_input_is_one_line_and_status_2() {
     rejects(&["calc", "--model", "llama-3.1-7b"], "closest: ");

@@ -166,6 +166,46 @@ fn a_smaller_page_changes_every_page_number() {
 }
 
 #[test]
+fn the_windows_flags_reach_its_panels_as_calcs_reach_its_numbers() {
+    // `--max-num-batched-tokens 2048` profiles 6,144 fewer tokens than vLLM's 8,192: 1.28 copies x
+    // 6,144 x 4,096 hidden x 2 B = 64,424,509 B less activation, so the free memory of
+    // fits_one_gpu grows to about 41,059,243,719 B: 19,578 whole 2 MiB pages = 313,248 tokens.
+    let cli = kvscope::cli::parse_args([
+        "kvscope",
+        "run",
+        "--model",
+        "llama-3.1-8b",
+        "--batch",
+        "1",
+        "--pa",
+        "--max-num-batched-tokens",
+        "2048",
+    ])
+    .unwrap();
+    let Some(kvscope::cli::Command::Run(run)) = &cli.command else {
+        panic!("run");
+    };
+    let s = kvscope::cli::scene_settings(&Catalog::builtin().unwrap(), &run.scene).unwrap();
+    assert_eq!(s.max_num_batched_tokens, Some(2048));
+    let t = texts(&Scene::at_end(&s));
+    assert!(
+        panel(&t, PanelKind::Warning).contains("38.24 GiB left for KV: 313,248 more tokens."),
+        "{}",
+        panel(&t, PanelKind::Warning)
+    );
+    let j = calc(&[
+        "--model",
+        "llama-3.1-8b",
+        "--batch",
+        "1",
+        "--max-num-batched-tokens",
+        "2048",
+    ]);
+    assert_eq!(j["capacity"]["free_tokens"], 313_248);
+    assert_eq!(j["capacity"]["max_num_batched_tokens"], 2048);
+}
+
+#[test]
 fn over_budget_but_within_the_gpu() {
     // Static batching, four 128K sequences: 16,060,522,496 + 4 x 17,179,869,184 = 84,779,999,232 B,
     // within the H100's 85,899,345,920 but over vLLM's budget for weights and KV on one

@@ -817,6 +817,100 @@ fn panels_follow_every_change_of_state() {
 }
 
 #[test]
+fn a_fresh_scene_view_draws_what_the_old_one_would_have() {
+    // Two sessions play the same frames and change the model at the same moment; one of them also
+    // switches to a fresh view of the scene then. The renderer must take all of the new view's
+    // frame data (its revisions are new to it), so the last frames are the same pixels; and the
+    // new model shows (a session that kept the old model differs).
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.pa = true;
+    let o = Options {
+        time: Some(2.0),
+        particles: Some(0),
+        layered: Some(true),
+        budgeted: Some(false),
+        ..Options::new(1280, 720)
+    };
+    let mut small = s.clone();
+    small.model = settings("llama-3.2-1b", "h100").model;
+    let run = |switch: bool, change: bool| {
+        let mut session = kvscope::app::headless::Session::new(&c, &s, &o).unwrap();
+        for _ in 0..3 {
+            session.frame(1.0 / 60.0).unwrap();
+        }
+        if change {
+            session.set_settings(&small);
+        }
+        if switch {
+            session.switch_scene(kvscope::scenes::SceneId::Memory);
+        }
+        session.frame(1.0 / 60.0).unwrap();
+        session.finish_next_frame();
+        session.frame(1.0 / 60.0).unwrap();
+        session.read().unwrap()
+    };
+    let kept = run(false, true);
+    let switched = run(true, true);
+    assert!(kept == switched, "a fresh view drew another picture");
+    assert!(kept != run(false, false), "the model change did not show");
+}
+
+#[test]
+fn a_frame_prepared_but_never_drawn_loses_no_redraw() {
+    // The window can skip a frame after preparing it (a lost or outdated surface): the banks that
+    // changed then must still reach the cached layer with the next frame drawn.
+    use kvscope::app::host::Host;
+    use kvscope::frame::Target;
+    let Some(c) = ctx() else { return };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.pa = true;
+    let host = || {
+        let mut r = kvscope::render::Renderer::new(
+            &c.device,
+            &c.queue,
+            kvscope::render::offscreen::FORMAT,
+            0,
+        );
+        r.set_cached(true);
+        Host::new(r, kvscope::scenes::SceneId::Memory)
+    };
+    let target = Target {
+        width: 1280,
+        height: 720,
+        scale: 1.0,
+    };
+    let t = kvscope::render::offscreen::Offscreen::new(&c.device, 1280, 720);
+    let draw = |h: &Host| {
+        let mut enc = c.device.create_command_encoder(&Default::default());
+        h.render(&mut enc, &t.texture, &t.view);
+        c.queue.submit(Some(enc.finish()));
+        kvscope::render::readback::read_rgba(&c, &t.texture).unwrap()
+    };
+    let early = kvscope::sim::Scene::at(&s, 2.0);
+    let later = kvscope::sim::Scene::at(&s, 6.0);
+    let mut skipped = host();
+    skipped.prepare(&c, &early, target, 2.0);
+    draw(&skipped);
+    // Prepared, not drawn; then the same state again, drawn.
+    let (_, st) = skipped.prepare(&c, &later, target, 6.0);
+    assert!(st.states_written > 0, "memory changed between the frames");
+    let (_, st) = skipped.prepare(&c, &later, target, 6.0);
+    assert_eq!(st.states_written, 0);
+    let after_skip = draw(&skipped);
+    let mut fresh = host();
+    fresh.prepare(&c, &later, target, 6.0);
+    assert!(
+        after_skip == draw(&fresh),
+        "the skipped frame's redraws were lost"
+    );
+}
+
+#[test]
 fn the_memory_apocalypse_turns_the_packages_red() {
     let mut s = settings("llama-3.1-8b", "h100");
     s.batch = 1;

@@ -240,7 +240,9 @@ impl App {
         }
     }
 
-    fn frame(&mut self, el: &ActiveEventLoop) {
+    /// Steps the clocks by the time since the last frame (recorded for measurements) and sets when
+    /// the next frame is due.
+    fn tick(&mut self) {
         let now = Instant::now();
         let gap = self
             .last
@@ -262,6 +264,10 @@ impl App {
             self.anim_time += dt;
         }
         self.sim.advance(dt);
+    }
+
+    fn frame(&mut self, el: &ActiveEventLoop) {
+        self.tick();
         let Some(g) = &mut self.gfx else {
             return;
         };
@@ -301,9 +307,16 @@ impl App {
             return;
         }
         self.frames += 1;
-        if !self.finishing {
-            return;
+        if self.finishing {
+            self.finish(el);
         }
+    }
+
+    /// After the run's last frame: write the screenshot once the window has shown it, and exit.
+    fn finish(&mut self, el: &ActiveEventLoop) {
+        let Some(g) = &mut self.gfx else {
+            return;
+        };
         match (&self.opts.screenshot, g.presenter.take_capture()) {
             // The screenshot is the frame the window shows (with the copy presenter, the frame
             // before the one just drawn: the window shows each frame one frame late).

@@ -401,12 +401,33 @@ fn stage(
     ranges: &[std::ops::Range<usize>],
     context: u64,
 ) -> (Budget, Pool) {
+    let layers = &model.layers[ranges[s].clone()];
+    let weights = stage_weights(model, d, s, ranges.len(), layers.len() as u64);
+    let last = s + 1 == ranges.len();
+    let budget = stage_budget(model, device, d, weights, last);
+    let specs = rank_specs(layers, d.tp);
+    let pool = if specs.is_empty() {
+        Pool {
+            block_bytes: 0,
+            gpu_blocks: 0,
+            kv_tokens: 0,
+            max_concurrency: 0.0,
+            window_kv_tokens: 0,
+        }
+    } else {
+        match d.engine {
+            Engine::Sglang => sglang_pool(&specs, d, budget.kv_bytes, context),
+            Engine::Vllm => vllm_pool(&specs, d, &budget, context),
+        }
+    };
+    (budget, pool)
+}
+
+/// What one GPU of a stage holding `weights` bytes of weights leaves for the KV cache, by the
+/// engine's rules (`last`: the stage that computes the logits).
+fn stage_budget(model: &Model, device: &Device, d: &Deploy, weights: u128, last: bool) -> Budget {
     let (visible, measured) = visible_memory(device);
     let u = util(device, d);
-    let range = ranges[s].clone();
-    let last = s + 1 == ranges.len();
-    let layers = &model.layers[range.clone()];
-    let weights = stage_weights(model, d, s, ranges.len(), layers.len() as u64);
     let (mnbt, seqs) = {
         let (t, q) = vllm_serve_defaults(device);
         (
@@ -427,8 +448,7 @@ fn stage(
         }
     };
     let kv_f = requested - weights as f64 - act - if d.engine == Engine::Vllm { nt } else { 0.0 };
-    let kv_bytes = if kv_f > 0.0 { kv_f.floor() as u128 } else { 0 };
-    let budget = Budget {
+    Budget {
         device_memory_bytes: visible,
         device_memory_measured: measured,
         util: u,
@@ -437,106 +457,101 @@ fn stage(
         activation_bytes: act.round() as u128,
         non_torch_bytes: nt.round() as u128,
         cuda_graph_bytes: 0,
-        kv_bytes,
+        kv_bytes: if kv_f > 0.0 { kv_f.floor() as u128 } else { 0 },
         max_num_batched_tokens: mnbt,
         max_num_seqs: seqs,
-    };
-    // The pool: layers grouped by what one rank stores for them.
-    let block = d.block_tokens.max(1);
+    }
+}
+
+/// The layers with a KV cache grouped by what one rank of `tp` stores for them: (spec, layers).
+fn rank_specs(layers: &[crate::calc::model::Layer], tp: u64) -> Vec<(Attention, u64)> {
     let mut specs: Vec<(Attention, u64)> = Vec::new();
     for l in layers {
         if matches!(l.attention, Attention::Linear { .. }) {
             continue;
         }
-        let sp = rank_spec(&l.attention, d.tp);
+        let sp = rank_spec(&l.attention, tp);
         match specs.iter_mut().find(|(a, _)| *a == sp) {
             Some((_, c)) => *c += 1,
             None => specs.push((sp, 1)),
         }
     }
-    let pool = if specs.is_empty() {
-        Pool {
-            block_bytes: 0,
-            gpu_blocks: 0,
-            kv_tokens: 0,
-            max_concurrency: 0.0,
-            window_kv_tokens: 0,
-        }
+    specs
+}
+
+/// SGLang's pool: one token per page, every layer priced in full.
+fn sglang_pool(specs: &[(Attention, u64)], d: &Deploy, kv_bytes: u128, context: u64) -> Pool {
+    let block = d.block_tokens.max(1);
+    let cell: u128 = specs
+        .iter()
+        .map(|(a, c)| *c as u128 * layer_bytes_per_rank(a, d.kv, 1))
+        .sum();
+    let cell_blocks = cell * block as u128;
+    let blocks = kv_bytes.checked_div(cell_blocks).unwrap_or(0);
+    let tokens = blocks * block as u128;
+    let conc = if context == 0 {
+        0.0
     } else {
-        match d.engine {
-            Engine::Sglang => {
-                // One token per page, every layer priced in full.
-                let cell: u128 = specs
-                    .iter()
-                    .map(|(a, c)| *c as u128 * layer_bytes_per_rank(a, d.kv, 1))
-                    .sum();
-                let cell_blocks = cell * block as u128;
-                let blocks = kv_bytes.checked_div(cell_blocks).unwrap_or(0);
-                let tokens = blocks * block as u128;
-                let conc = if context == 0 {
-                    0.0
-                } else {
-                    tokens as f64 / context as f64
-                };
-                Pool {
-                    block_bytes: cell_blocks,
-                    gpu_blocks: blocks,
-                    kv_tokens: tokens,
-                    max_concurrency: conc,
-                    window_kv_tokens: tokens,
-                }
-            }
-            Engine::Vllm => {
-                let page = |a: &Attention| block as u128 * layer_bytes_per_rank(a, d.kv, 1);
-                let min = specs.iter().map(|s| s.1).min().unwrap_or(1);
-                let max = specs.iter().map(|s| s.1).max().unwrap_or(1);
-                let group = if specs.len() == 1 || (max as f64) < 1.5 * min as f64 {
-                    max
-                } else {
-                    min
-                };
-                let groups: u64 = specs.iter().map(|s| s.1.div_ceil(group)).sum();
-                let page_max = specs.iter().map(|s| page(&s.0)).max().unwrap_or(0);
-                let block_bytes = page_max * group as u128;
-                let blocks = kv_bytes.checked_div(block_bytes).unwrap_or(0);
-                let tokens = blocks / groups as u128 * block as u128;
-                // Blocks one request of `context` tokens takes in every group.
-                let per_request: u128 = specs
-                    .iter()
-                    .map(|(a, c)| {
-                        let g = c.div_ceil(group) as u128;
-                        let b = match a {
-                            // vLLM's max_memory_usage of a sliding-window and a chunked spec
-                            Attention::Sliding { window, .. } => {
-                                (window.saturating_sub(1) + mnbt)
-                                    .min(context)
-                                    .div_ceil(block)
-                                    + 1
-                            }
-                            Attention::Chunked { chunk, .. } => {
-                                (chunk + mnbt).min(context).div_ceil(block)
-                            }
-                            _ => context.div_ceil(block),
-                        };
-                        g * b as u128
-                    })
-                    .sum();
-                let conc = if per_request == 0 {
-                    0.0
-                } else {
-                    blocks as f64 / per_request as f64
-                };
-                Pool {
-                    block_bytes,
-                    gpu_blocks: blocks,
-                    kv_tokens: tokens,
-                    max_concurrency: conc,
-                    window_kv_tokens: (conc * context as f64).floor() as u128,
-                }
-            }
-        }
+        tokens as f64 / context as f64
     };
-    (budget, pool)
+    Pool {
+        block_bytes: cell_blocks,
+        gpu_blocks: blocks,
+        kv_tokens: tokens,
+        max_concurrency: conc,
+        window_kv_tokens: tokens,
+    }
+}
+
+/// vLLM's pool: hybrid groups of equal layer counts share a page size; a request of `context`
+/// tokens takes blocks in every group (sliding and chunked layers only what their window keeps).
+fn vllm_pool(specs: &[(Attention, u64)], d: &Deploy, budget: &Budget, context: u64) -> Pool {
+    let block = d.block_tokens.max(1);
+    let mnbt = budget.max_num_batched_tokens;
+    let page = |a: &Attention| block as u128 * layer_bytes_per_rank(a, d.kv, 1);
+    let min = specs.iter().map(|s| s.1).min().unwrap_or(1);
+    let max = specs.iter().map(|s| s.1).max().unwrap_or(1);
+    let group = if specs.len() == 1 || (max as f64) < 1.5 * min as f64 {
+        max
+    } else {
+        min
+    };
+    let groups: u64 = specs.iter().map(|s| s.1.div_ceil(group)).sum();
+    let page_max = specs.iter().map(|s| page(&s.0)).max().unwrap_or(0);
+    let block_bytes = page_max * group as u128;
+    let blocks = budget.kv_bytes.checked_div(block_bytes).unwrap_or(0);
+    let tokens = blocks / groups as u128 * block as u128;
+    // Blocks one request of `context` tokens takes in every group.
+    let per_request: u128 = specs
+        .iter()
+        .map(|(a, c)| {
+            let g = c.div_ceil(group) as u128;
+            let b = match a {
+                // vLLM's max_memory_usage of a sliding-window and a chunked spec
+                Attention::Sliding { window, .. } => {
+                    (window.saturating_sub(1) + mnbt)
+                        .min(context)
+                        .div_ceil(block)
+                        + 1
+                }
+                Attention::Chunked { chunk, .. } => (chunk + mnbt).min(context).div_ceil(block),
+                _ => context.div_ceil(block),
+            };
+            g * b as u128
+        })
+        .sum();
+    let conc = if per_request == 0 {
+        0.0
+    } else {
+        blocks as f64 / per_request as f64
+    };
+    Pool {
+        block_bytes,
+        gpu_blocks: blocks,
+        kv_tokens: tokens,
+        max_concurrency: conc,
+        window_kv_tokens: (conc * context as f64).floor() as u128,
+    }
 }
 
 /// The budget and pool that bind: of all pipeline stages, the one whose cache holds the fewest

@@ -358,29 +358,189 @@ pub fn weights_bytes(model: &Model, format: &WeightFormat) -> u128 {
     format.bytes(&model.params)
 }
 
-/// Computes the full report. `gpu_util` outside (0, 1] is clamped by the caller's validation.
-pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
+/// What the batch's sequences hold, summed over the sequences.
+#[derive(Clone, Copy, Debug, Default)]
+struct Held {
+    /// KV the sequences use, what paging rounds it up to, and their fixed (linear) state.
+    used: u128,
+    paged: u128,
+    fixed: u128,
+    /// Σ n² and Σ n over the sequences' lengths (attention scores).
+    sum_sq: u128,
+    sum_n: u128,
+    /// KV one sequence reserves at the full context.
+    reserve: u128,
+}
+
+fn held(model: &Model, w: &Workload) -> Held {
     let block = w.block_tokens.max(1);
-    let batch = w.batch();
     let groups = model.layer_groups();
-    let mut used = 0u128;
-    let mut paged = 0u128;
-    let mut fixed = 0u128;
-    let mut sum_sq = 0u128;
-    let mut sum_n = 0u128;
+    let mut h = Held::default();
     for &n in &w.lengths {
         let (u, p, f) = sequence_bytes(&groups, w.kv_dtype, n, block);
-        used += u;
-        paged += p;
-        fixed += f;
-        sum_sq += (n as u128) * (n as u128);
-        sum_n += n as u128;
+        h.used += u;
+        h.paged += p;
+        h.fixed += f;
+        h.sum_sq += (n as u128) * (n as u128);
+        h.sum_n += n as u128;
     }
-    let (reserve, _, _) = sequence_bytes(&groups, w.kv_dtype, w.context, block);
+    h.reserve = sequence_bytes(&groups, w.kv_dtype, w.context, block).0;
+    h
+}
+
+/// `b` bytes scaled by a share `f` (rounded up; all of it at 1).
+fn part(b: u128, f: f64) -> u128 {
+    if f >= 1.0 {
+        b
+    } else {
+        (b as f64 * f).ceil() as u128
+    }
+}
+
+/// Everything the report's sections are computed from.
+struct Parts<'a> {
+    model: &'a Model,
+    device: &'a Device,
+    w: &'a Workload,
+    held: Held,
+    /// Bytes of the weights and of the KV the policy allocates.
+    weights: u128,
+    kv_alloc: u128,
+    per_token: u128,
+    without_flash: u128,
+    /// The deployment at its TP (1 without `--tp`), the engine's budget and pool for one GPU of it.
+    tp: u64,
+    pp: u64,
+    deploy: engine::Deploy,
+    budget: engine::Budget,
+    pool: engine::Pool,
+    gpus_needed: u64,
+}
+
+impl Parts<'_> {
+    /// One GPU's share: the deployment's, or an even split over the GPUs needed (or `w.gpus`).
+    fn per_gpu(&self) -> PerGpu {
+        let (w, held) = (self.w, &self.held);
+        let (gpus, kv_frac, fixed_frac, weights_one) = match w.tp {
+            Some(t) => {
+                let share = engine::kv_share(self.model, w.kv_dtype, t, self.pp);
+                let n = t * self.pp;
+                (n, share, 1.0 / n as f64, self.budget.weights_bytes)
+            }
+            None => {
+                let n = w.gpus.unwrap_or(self.gpus_needed).max(1);
+                let f = 1.0 / n as f64;
+                (n, f, f, share(self.weights, n))
+            }
+        };
+        let kv_one = part(self.kv_alloc, kv_frac);
+        let fixed_one = part(held.fixed, fixed_frac);
+        let per_total = weights_one + kv_one + fixed_one;
+        let b = &self.budget;
+        let limit = if w.tp.is_some() {
+            b.requested_bytes
+                - b.activation_bytes.min(b.requested_bytes)
+                - b.non_torch_bytes.min(b.requested_bytes)
+        } else {
+            engine::ideal_room(self.model, self.device, &self.deploy, gpus).max(0.0) as u128
+        };
+        let mem = self.device.memory_bytes as u128;
+        PerGpu {
+            gpus,
+            weights_bytes: weights_one,
+            kv_bytes: kv_one,
+            fixed_state_bytes: fixed_one,
+            total_bytes: per_total,
+            block_bytes: part(self.per_token * w.block_tokens.max(1) as u128, kv_frac),
+            engine_limit_bytes: limit,
+            kv_room_bytes: mem.saturating_sub(weights_one + fixed_one),
+            free_bytes: mem.saturating_sub(per_total),
+            scores_bytes: share(self.without_flash, gpus),
+        }
+    }
+
+    /// The capacity line at the deployment's TP (one GPU without `--tp`).
+    fn capacity(&self) -> Capacity {
+        let (w, b, pool) = (self.w, &self.budget, &self.pool);
+        let (tp, pp) = (self.tp, self.pp);
+        let cap_kv = part(
+            self.kv_alloc,
+            engine::kv_share(self.model, w.kv_dtype, tp, pp),
+        ) + part(self.held.fixed, 1.0 / (tp * pp) as f64);
+        let free = b.kv_bytes.saturating_sub(cap_kv);
+        // whole free pages, at the tokens a page stands for in the engine's count
+        let free_tokens = (free.checked_div(pool.block_bytes).unwrap_or(0) * pool.kv_tokens)
+            .checked_div(pool.gpu_blocks)
+            .unwrap_or(0);
+        Capacity {
+            engine: w.engine,
+            rules: w.engine.rules(),
+            tp,
+            pp,
+            util_name: w.engine.util_name(),
+            util: b.util,
+            device_memory_bytes: b.device_memory_bytes,
+            device_memory_measured: b.device_memory_measured,
+            requested_bytes: b.requested_bytes,
+            weights_bytes: b.weights_bytes,
+            activation_bytes: b.activation_bytes,
+            non_torch_bytes: b.non_torch_bytes,
+            cuda_graph_bytes: b.cuda_graph_bytes,
+            max_num_batched_tokens: b.max_num_batched_tokens,
+            max_num_seqs: b.max_num_seqs,
+            usable_bytes: b.kv_bytes,
+            block_tokens: w.block_tokens.max(1),
+            block_bytes: pool.block_bytes,
+            gpu_blocks: pool.gpu_blocks,
+            kv_tokens: pool.kv_tokens,
+            window_kv_tokens: pool.window_kv_tokens,
+            max_concurrency: pool.max_concurrency,
+            max_sequences: pool.max_concurrency.max(0.0).floor() as u128,
+            free_bytes: free,
+            free_tokens,
+        }
+    }
+
+    /// Prefill and decode rooflines over `gpus` GPUs.
+    fn latency(&self, decode: &Decode, gpus: u64) -> Latency {
+        let prefill_flops = prefill_flops(self.model, self.w.context);
+        let dense = self.device.dense_flops;
+        Latency {
+            prefill_flops,
+            prefill_seconds: if dense > 0.0 {
+                prefill_flops / (dense * gpus as f64)
+            } else {
+                0.0
+            },
+            decode_seconds_per_token: if decode.step_seconds.is_finite() {
+                decode.step_seconds
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+/// The attention-score matrix at prefill: materialised in the compute dtype without flash
+/// attention, only the softmax statistics (fp32) with it.
+fn scores(model: &Model, w: &Workload, held: &Held) -> Scores {
+    let heads = model.max_q_heads() as u128;
+    let without_flash = w.weights.compute_dtype().bytes(heads * held.sum_sq);
+    let with_flash = Dtype::Fp32.bytes(heads * held.sum_n);
+    Scores {
+        without_flash,
+        with_flash,
+        saved_by_flash: without_flash.saturating_sub(with_flash),
+    }
+}
+
+/// Computes the full report. `gpu_util` outside (0, 1] is clamped by the caller's validation.
+pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
+    let held = held(model, w);
     let allocated = Allocated {
-        static_: reserve * batch as u128,
-        continuous: used,
-        paged,
+        static_: held.reserve * w.batch() as u128,
+        continuous: held.used,
+        paged: held.paged,
     };
     let weights = if w.skip_weights {
         0
@@ -388,155 +548,67 @@ pub fn report(model: &Model, device: &Device, w: &Workload) -> Report {
         weights_bytes(model, &w.weights)
     };
     let kv_alloc = allocated.get(w.policy);
-    let total = weights + kv_alloc + fixed;
+    let total = weights + kv_alloc + held.fixed;
     let mem = device.memory_bytes as u128;
     let efficiency = if kv_alloc == 0 {
         1.0
     } else {
-        used as f64 / kv_alloc as f64
+        held.used as f64 / kv_alloc as f64
     };
-
-    let heads = model.max_q_heads() as u128;
-    let compute = w.weights.compute_dtype();
-    let without_flash = compute.bytes(heads * sum_sq);
-    let with_flash = Dtype::Fp32.bytes(heads * sum_n);
-    let scores = Scores {
-        without_flash,
-        with_flash,
-        saved_by_flash: without_flash.saturating_sub(with_flash),
-    };
-
+    let scores = scores(model, w, &held);
     // The engine: one GPU of the deployment (TP 1 unless given), and the fewest GPUs.
     let tp = w.tp.unwrap_or(1).max(1);
-    let pp = w.pp.max(1);
-    let d = w.deploy(tp);
-    let (budget, pool) = engine::plan(model, device, &d, w.context);
-    let gpus_needed = engine::gpus_for(model, device, &d, total);
-    let per_token = kv_bytes_per_token(model, w.kv_dtype);
-
-    // One GPU's share: the deployment's, or an even split.
-    let (gpus, kv_frac, fixed_frac, weights_one) = match w.tp {
-        Some(t) => {
-            let share = engine::kv_share(model, w.kv_dtype, t, pp);
-            (t * pp, share, 1.0 / (t * pp) as f64, budget.weights_bytes)
-        }
-        None => {
-            let n = w.gpus.unwrap_or(gpus_needed).max(1);
-            let f = 1.0 / n as f64;
-            (n, f, f, share(weights, n))
-        }
-    };
-    let part = |b: u128, f: f64| -> u128 {
-        if f >= 1.0 {
-            b
-        } else {
-            (b as f64 * f).ceil() as u128
-        }
-    };
-    let kv_one = part(kv_alloc, kv_frac);
-    let fixed_one = part(fixed, fixed_frac);
-    let per_total = weights_one + kv_one + fixed_one;
-    let limit = if w.tp.is_some() {
-        budget.requested_bytes
-            - budget.activation_bytes.min(budget.requested_bytes)
-            - budget.non_torch_bytes.min(budget.requested_bytes)
-    } else {
-        engine::ideal_room(model, device, &d, gpus).max(0.0) as u128
-    };
-    let per_gpu = PerGpu {
-        gpus,
-        weights_bytes: weights_one,
-        kv_bytes: kv_one,
-        fixed_state_bytes: fixed_one,
-        total_bytes: per_total,
-        block_bytes: part(per_token * block as u128, kv_frac),
-        engine_limit_bytes: limit,
-        kv_room_bytes: mem.saturating_sub(weights_one + fixed_one),
-        free_bytes: mem.saturating_sub(per_total),
-        scores_bytes: share(without_flash, gpus),
-    };
-
-    // The capacity line at the deployment's TP (one GPU without `--tp`).
-    let cap_kv = part(kv_alloc, engine::kv_share(model, w.kv_dtype, tp, pp))
-        + part(fixed, 1.0 / (tp * pp) as f64);
-    let free = budget.kv_bytes.saturating_sub(cap_kv);
-    // whole free pages, at the tokens a page stands for in the engine's count
-    let free_tokens = (free.checked_div(pool.block_bytes).unwrap_or(0) * pool.kv_tokens)
-        .checked_div(pool.gpu_blocks)
-        .unwrap_or(0);
-    let capacity = Capacity {
-        engine: w.engine,
-        rules: w.engine.rules(),
+    let deploy = w.deploy(tp);
+    let (budget, pool) = engine::plan(model, device, &deploy, w.context);
+    let parts = Parts {
+        model,
+        device,
+        w,
+        held,
+        weights,
+        kv_alloc,
+        per_token: kv_bytes_per_token(model, w.kv_dtype),
+        without_flash: scores.without_flash,
         tp,
-        pp,
-        util_name: w.engine.util_name(),
-        util: budget.util,
-        device_memory_bytes: budget.device_memory_bytes,
-        device_memory_measured: budget.device_memory_measured,
-        requested_bytes: budget.requested_bytes,
-        weights_bytes: budget.weights_bytes,
-        activation_bytes: budget.activation_bytes,
-        non_torch_bytes: budget.non_torch_bytes,
-        cuda_graph_bytes: budget.cuda_graph_bytes,
-        max_num_batched_tokens: budget.max_num_batched_tokens,
-        max_num_seqs: budget.max_num_seqs,
-        usable_bytes: budget.kv_bytes,
-        block_tokens: block,
-        block_bytes: pool.block_bytes,
-        gpu_blocks: pool.gpu_blocks,
-        kv_tokens: pool.kv_tokens,
-        window_kv_tokens: pool.window_kv_tokens,
-        max_concurrency: pool.max_concurrency,
-        max_sequences: pool.max_concurrency.max(0.0).floor() as u128,
-        free_bytes: free,
-        free_tokens,
+        pp: w.pp.max(1),
+        gpus_needed: engine::gpus_for(model, device, &deploy, total),
+        deploy,
+        budget,
+        pool,
     };
-
-    let decode = decode_roofline(model, device, w, used + fixed, gpus);
-    let prefill_flops = prefill_flops(model, w.context);
-    let latency = Latency {
-        prefill_flops,
-        prefill_seconds: if device.dense_flops > 0.0 {
-            prefill_flops / (device.dense_flops * gpus as f64)
-        } else {
-            0.0
-        },
-        decode_seconds_per_token: if decode.step_seconds.is_finite() {
-            decode.step_seconds
-        } else {
-            0.0
-        },
-    };
-
+    let per_gpu = parts.per_gpu();
+    let decode = decode_roofline(model, device, w, held.used + held.fixed, per_gpu.gpus);
+    let latency = parts.latency(&decode, per_gpu.gpus);
+    let d = &parts.deploy;
     Report {
         model: model.id.clone(),
         gpu: device.id.clone(),
         context: w.context,
-        batch,
-        tokens: sum_n.min(u64::MAX as u128) as u64,
+        batch: w.batch(),
+        tokens: held.sum_n.min(u64::MAX as u128) as u64,
         kv_dtype: w.kv_dtype,
         weight_format: w.weights.label(),
         policy: w.policy,
-        gpu_util: budget.util,
-        kv_bytes_per_token: per_token,
-        kv_cache_bytes: used,
-        fixed_state_bytes: fixed,
+        gpu_util: parts.budget.util,
+        kv_bytes_per_token: parts.per_token,
+        kv_cache_bytes: held.used,
+        fixed_state_bytes: held.fixed,
         weights_bytes: weights,
         allocated_bytes: allocated,
         total_bytes: total,
         gpu_memory_bytes: device.memory_bytes,
-        usable_bytes_per_gpu: budget.requested_bytes,
+        usable_bytes_per_gpu: parts.budget.requested_bytes,
         memory_fraction: total as f64 / device.memory_bytes.max(1) as f64,
         beyond_one_gpu_bytes: total.saturating_sub(mem),
-        gpus_needed,
-        scores_gpus_needed: engine::gpus_for(model, device, &d, without_flash),
+        gpus_needed: parts.gpus_needed,
+        scores_gpus_needed: engine::gpus_for(model, device, d, scores.without_flash),
         efficiency,
         attention_scores_bytes: scores,
-        capacity,
+        capacity: parts.capacity(),
         per_gpu,
         decode,
         latency,
-        formula: kv_formula(model, w.kv_dtype, &w.lengths, used),
+        formula: kv_formula(model, w.kv_dtype, &w.lengths, held.used),
     }
 }
 
@@ -649,104 +721,103 @@ fn decode_roofline(
     }
 }
 
+/// The tokens a layer of attention `a` stores for sequences of `lengths`, as the formula says it:
+/// `131,072 tokens × 4 sequences`, `4,096 tokens (window 4,096)`, `… (Σ of 3 sequences)`.
+fn tokens_term(a: &Attention, lengths: &[u64]) -> String {
+    let batch = lengths.len() as u64;
+    let all_equal = lengths.windows(2).all(|p| p[0] == p[1]);
+    let stored: Vec<u64> = lengths.iter().map(|&n| a.stored_tokens(n)).collect();
+    let window_note = match a {
+        Attention::Sliding { window, .. } if stored.contains(window) => {
+            format!(" (window {})", units::count(*window as u128))
+        }
+        Attention::Chunked { chunk, .. } if lengths.iter().any(|&n| n > *chunk) => {
+            format!(" (chunk {})", units::count(*chunk as u128))
+        }
+        _ => String::new(),
+    };
+    if batch == 0 {
+        "0 tokens".to_string()
+    } else if all_equal {
+        let t = format!("{} tokens{window_note}", units::count(stored[0] as u128));
+        if batch > 1 {
+            format!("{t} × {batch} sequences")
+        } else {
+            t
+        }
+    } else {
+        let sum: u128 = stored.iter().map(|&s| s as u128).sum();
+        format!(
+            "{} tokens (Σ of {batch} sequences){window_note}",
+            units::count(sum)
+        )
+    }
+}
+
+/// One group of `count` layers of attention `a` in the formula, up to its token term; None for
+/// layers without a per-token cache.
+fn layers_term(a: &Attention, count: u64, size: &str) -> Option<String> {
+    let layers = if count == 1 { "layer" } else { "layers" };
+    Some(match *a {
+        Attention::Full {
+            kv_heads,
+            k_dim,
+            v_dim,
+        } if k_dim == v_dim => {
+            format!("2 × {count} {layers} × {kv_heads} KV heads × {k_dim} head_dim × {size}")
+        }
+        Attention::Full {
+            kv_heads,
+            k_dim,
+            v_dim,
+        } => format!("{count} {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims × {size}"),
+        Attention::Sliding {
+            kv_heads,
+            k_dim,
+            v_dim,
+            ..
+        }
+        | Attention::Chunked {
+            kv_heads,
+            k_dim,
+            v_dim,
+            ..
+        } => {
+            let kind = if matches!(a, Attention::Chunked { .. }) {
+                "chunked"
+            } else {
+                "sliding"
+            };
+            if k_dim == v_dim {
+                format!(
+                    "2 × {count} {kind} {layers} × {kv_heads} KV heads × {k_dim} head_dim × {size}"
+                )
+            } else {
+                format!(
+                    "{count} {kind} {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims × {size}"
+                )
+            }
+        }
+        Attention::Mla {
+            kv_lora_rank,
+            rope_dim,
+        } => format!("{count} {layers} × ({kv_lora_rank} latent + {rope_dim} rope) × {size}"),
+        Attention::Linear { .. } => return None,
+    })
+}
+
 /// The KV formula with the state's own numbers, e.g.
 /// `2 × 80 layers × 8 KV heads × 128 head_dim × 2 B × 1,000,000 tokens = 305.18 GiB`.
 pub fn kv_formula(model: &Model, kv: Dtype, lengths: &[u64], result: u128) -> String {
-    let batch = lengths.len() as u64;
-    let all_equal = lengths.windows(2).all(|p| p[0] == p[1]);
     let size = kv.size_label();
-    let tokens_term = |a: &Attention| -> String {
-        let stored: Vec<u64> = lengths.iter().map(|&n| a.stored_tokens(n)).collect();
-        let window_note = match a {
-            Attention::Sliding { window, .. } if stored.contains(window) => {
-                format!(" (window {})", units::count(*window as u128))
-            }
-            Attention::Chunked { chunk, .. } if lengths.iter().any(|&n| n > *chunk) => {
-                format!(" (chunk {})", units::count(*chunk as u128))
-            }
-            _ => String::new(),
-        };
-        if batch == 0 {
-            "0 tokens".to_string()
-        } else if all_equal {
-            let t = format!("{} tokens{window_note}", units::count(stored[0] as u128));
-            if batch > 1 {
-                format!("{t} × {batch} sequences")
-            } else {
-                t
-            }
-        } else {
-            let sum: u128 = stored.iter().map(|&s| s as u128).sum();
-            format!(
-                "{} tokens (Σ of {batch} sequences){window_note}",
-                units::count(sum)
-            )
-        }
-    };
-    let mut terms = Vec::new();
-    for g in model.layer_groups() {
-        let layers = if g.count == 1 { "layer" } else { "layers" };
-        let term = match g.attention {
-            Attention::Full {
-                kv_heads,
-                k_dim,
-                v_dim,
-            } if k_dim == v_dim => format!(
-                "2 × {} {layers} × {kv_heads} KV heads × {k_dim} head_dim × {size} × {}",
-                g.count,
-                tokens_term(&g.attention)
-            ),
-            Attention::Full {
-                kv_heads,
-                k_dim,
-                v_dim,
-            } => format!(
-                "{} {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims × {size} × {}",
-                g.count,
-                tokens_term(&g.attention)
-            ),
-            Attention::Sliding {
-                kv_heads,
-                k_dim,
-                v_dim,
-                ..
-            }
-            | Attention::Chunked {
-                kv_heads,
-                k_dim,
-                v_dim,
-                ..
-            } => {
-                let kind = if matches!(g.attention, Attention::Chunked { .. }) {
-                    "chunked"
-                } else {
-                    "sliding"
-                };
-                let dims = if k_dim == v_dim {
-                    format!(
-                        "2 × {} {kind} {layers} × {kv_heads} KV heads × {k_dim} head_dim",
-                        g.count
-                    )
-                } else {
-                    format!(
-                        "{} {kind} {layers} × {kv_heads} KV heads × ({k_dim} + {v_dim}) dims",
-                        g.count
-                    )
-                };
-                format!("{dims} × {size} × {}", tokens_term(&g.attention))
-            }
-            Attention::Mla {
-                kv_lora_rank,
-                rope_dim,
-            } => format!(
-                "{} {layers} × ({kv_lora_rank} latent + {rope_dim} rope) × {size} × {}",
-                g.count,
-                tokens_term(&g.attention)
-            ),
-            Attention::Linear { .. } => continue,
-        };
-        terms.push(term);
-    }
+    let terms: Vec<String> = model
+        .layer_groups()
+        .iter()
+        .filter_map(|g| {
+            let head = layers_term(&g.attention, g.count, size)?;
+            Some(format!("{head} × {}", tokens_term(&g.attention, lengths)))
+        })
+        .collect();
     if terms.is_empty() {
         return format!("no per-token KV cache = {}", units::bytes(result));
     }

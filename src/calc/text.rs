@@ -104,12 +104,28 @@ pub fn flops(f: f64) -> String {
     format!("{v:.2} {}", units[i])
 }
 
+/// Lines of `name  value`, the key column 13 wide.
+struct Rows(String);
+
+impl Rows {
+    fn row(&mut self, k: &str, v: String) {
+        self.0.push_str(&format!("{k:<13}{v}\n"));
+    }
+}
+
 /// The table `kvscope calc` prints.
 pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) -> String {
-    let mut out = String::new();
-    let mut row = |k: &str, v: String| {
-        out.push_str(&format!("{k:<13}{v}\n"));
-    };
+    let mut rows = Rows(String::new());
+    model_rows(&mut rows, r, model);
+    memory_rows(&mut rows, r);
+    capacity_rows(&mut rows, r, gpu_name, gpu_memory_label);
+    rate_rows(&mut rows, r, model);
+    rows.0
+}
+
+/// The model, its attention, the context, and what a token and the weights cost.
+fn model_rows(rows: &mut Rows, r: &Report, model: &Model) {
+    let mut row = |k: &str, v: String| rows.row(k, v);
     row(
         "model",
         format!(
@@ -173,6 +189,11 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             bytes(r.weights_bytes)
         ),
     );
+}
+
+/// What each allocation policy reserves, how much of it is used, and the total.
+fn memory_rows(rows: &mut Rows, r: &Report) {
+    let mut row = |k: &str, v: String| rows.row(k, v);
     let a = &r.allocated_bytes;
     let mark = |p: Policy| if p == r.policy { "*" } else { "" };
     row(
@@ -208,6 +229,11 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             }
         ),
     );
+}
+
+/// GPUs needed and the capacity in the engine's own terms.
+fn capacity_rows(rows: &mut Rows, r: &Report, gpu_name: &str, gpu_memory_label: &str) {
+    let mut row = |k: &str, v: String| rows.row(k, v);
     let c = &r.capacity;
     let engine = c.engine.label();
     let measured = if c.device_memory_measured {
@@ -283,6 +309,12 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             ),
         );
     }
+}
+
+/// One GPU's share, the attention scores, and the decode and latency rooflines.
+fn rate_rows(rows: &mut Rows, r: &Report, model: &Model) {
+    let mut row = |k: &str, v: String| rows.row(k, v);
+    let engine = r.capacity.engine.label();
     let p = &r.per_gpu;
     if p.gpus > 1 {
         row(
@@ -342,5 +374,4 @@ pub fn table(r: &Report, model: &Model, gpu_name: &str, gpu_memory_label: &str) 
             ),
         );
     }
-    out
 }

@@ -172,113 +172,7 @@ pub fn parse_gpus(file: &str, text: &str) -> Result<Vec<Gpu>, CatalogError> {
         } else {
             format!("{file} gpu \"{id}\"")
         };
-        let f = Fields::new(e, &where_);
-        let missing = |k: &str| CatalogError::MissingField {
-            file: where_.clone(),
-            field: k.into(),
-        };
-        let s = |k: &str| -> Result<String, CatalogError> {
-            f.opt_str(k)?.map(str::to_string).ok_or_else(|| missing(k))
-        };
-        let memory = num(&where_, e, "memory")?.ok_or_else(|| missing("memory"))?;
-        let unit = s("memory_unit")?;
-        let scale = match unit.as_str() {
-            "GB" | "GiB" => (1u64 << 30) as f64,
-            "MB" | "MiB" => (1u64 << 20) as f64,
-            other => {
-                return Err(CatalogError::BadField {
-                    file: where_,
-                    field: "memory_unit".into(),
-                    why: format!("must be GB, GiB, MB or MiB, found \"{other}\""),
-                })
-            }
-        };
-        let mt = s("memory_type")?;
-        let memory_type = MemoryType::parse(&mt).ok_or_else(|| CatalogError::BadField {
-            file: where_.clone(),
-            field: "memory_type".into(),
-            why: format!("\"{mt}\" is not one of HBM2 HBM2e HBM3 HBM3e GDDR6 GDDR6X GDDR7 SRAM"),
-        })?;
-        let packages = f.u64("packages")?;
-        let inactive = f.opt_u64_zero("inactive_packages")?.unwrap_or(0);
-        let flash_tile = match e.get("flash_tile") {
-            None => None,
-            Some(Value::Array(a))
-                if a.len() == 2
-                    && a.iter()
-                        .all(|v| v.as_u64().is_some_and(|n| (1..=4096).contains(&n))) =>
-            {
-                Some((
-                    a[0].as_u64().unwrap_or(1) as u32,
-                    a[1].as_u64().unwrap_or(1) as u32,
-                ))
-            }
-            Some(v) => {
-                return Err(CatalogError::BadField {
-                    file: where_,
-                    field: "flash_tile".into(),
-                    why: format!("must be [rows, columns] between 1 and 4096, found {v}"),
-                })
-            }
-        };
-        let source = s("source")?;
-        for key in [
-            "source",
-            "compute_units_source",
-            "bf16_tflops_source",
-            "fp16_tflops_source",
-            "link_source",
-            "onchip_sram_source",
-            "visible_memory_source",
-        ] {
-            if let Some(v) = f.opt_str(key)? {
-                if !v.starts_with("http") {
-                    return Err(CatalogError::BadField {
-                        file: where_,
-                        field: key.into(),
-                        why: "must be a URL".into(),
-                    });
-                }
-            }
-        }
-        let bf16_flops = num(&where_, e, "bf16_tflops")?;
-        let fp16_flops = num(&where_, e, "fp16_tflops")?;
-        let visible = num(&where_, e, "visible_memory_gib")?;
-        if let Some(v) = visible {
-            if v * (1u64 << 30) as f64 > memory * scale {
-                return Err(CatalogError::BadField {
-                    file: where_,
-                    field: "visible_memory_gib".into(),
-                    why: format!("{v} GiB is more than the device's {memory} {unit}"),
-                });
-            }
-        }
-        let gpu = Gpu {
-            id: s("id")?.to_ascii_lowercase(),
-            name: s("name")?,
-            vendor: s("vendor")?,
-            memory_bytes: (memory * scale).round() as u64,
-            memory_label: format!("{memory} {unit}"),
-            memory_type,
-            packages: packages.min(100_000) as u32,
-            inactive_packages: inactive.min(1000) as u32,
-            bandwidth: num(&where_, e, "bandwidth_tbs")?.map(|t| t * 1e12),
-            onchip_sram_bytes: num(&where_, e, "onchip_sram_mb")?
-                .map(|mb| (mb * (1u64 << 20) as f64).round() as u64),
-            flash_tile,
-            visible_memory_bytes: visible.map(|v| (v * (1u64 << 30) as f64).round() as u64),
-            compute_units: f.opt_u64("compute_units")?,
-            compute_unit_name: f.opt_str("compute_unit_name")?.map(str::to_string),
-            dense_flops: bf16_flops.or(fp16_flops).map(|t| t * 1e12),
-            flops_bf16: bf16_flops.is_some(),
-            bf16: f.bool_or("bf16", true)?,
-            wafer: f.bool_or("wafer", false)?,
-            link: f.opt_str("link")?.map(str::to_string),
-            link_bandwidth: num(&where_, e, "link_gbs")?.map(|g| g * 1e9),
-            link_direction: f.opt_str("link_direction")?.map(str::to_string),
-            source,
-            notes: f.opt_str("notes")?.map(str::to_string),
-        };
+        let gpu = parse_gpu(e, where_)?;
         if out.iter().any(|g| g.id == gpu.id) {
             return Err(CatalogError::Malformed {
                 file: file.into(),
@@ -288,4 +182,132 @@ pub fn parse_gpus(file: &str, text: &str) -> Result<Vec<Gpu>, CatalogError> {
         out.push(gpu);
     }
     Ok(out)
+}
+
+/// One `[[gpus]]` entry; `where_` names it in errors.
+fn parse_gpu(e: &serde_json::Map<String, Value>, where_: String) -> Result<Gpu, CatalogError> {
+    let f = Fields::new(e, &where_);
+    let missing = |k: &str| CatalogError::MissingField {
+        file: where_.clone(),
+        field: k.into(),
+    };
+    let s = |k: &str| -> Result<String, CatalogError> {
+        f.opt_str(k)?.map(str::to_string).ok_or_else(|| missing(k))
+    };
+    let memory = num(&where_, e, "memory")?.ok_or_else(|| missing("memory"))?;
+    let unit = s("memory_unit")?;
+    let scale = unit_scale(&where_, &unit)?;
+    let mt = s("memory_type")?;
+    let memory_type = MemoryType::parse(&mt).ok_or_else(|| CatalogError::BadField {
+        file: where_.clone(),
+        field: "memory_type".into(),
+        why: format!("\"{mt}\" is not one of HBM2 HBM2e HBM3 HBM3e GDDR6 GDDR6X GDDR7 SRAM"),
+    })?;
+    let packages = f.u64("packages")?;
+    let inactive = f.opt_u64_zero("inactive_packages")?.unwrap_or(0);
+    let flash_tile = flash_tile(&where_, e)?;
+    let source = s("source")?;
+    check_sources(&f, &where_)?;
+    let bf16_flops = num(&where_, e, "bf16_tflops")?;
+    let fp16_flops = num(&where_, e, "fp16_tflops")?;
+    let visible = num(&where_, e, "visible_memory_gib")?;
+    if let Some(v) = visible {
+        if v * (1u64 << 30) as f64 > memory * scale {
+            return Err(CatalogError::BadField {
+                file: where_,
+                field: "visible_memory_gib".into(),
+                why: format!("{v} GiB is more than the device's {memory} {unit}"),
+            });
+        }
+    }
+    Ok(Gpu {
+        id: s("id")?.to_ascii_lowercase(),
+        name: s("name")?,
+        vendor: s("vendor")?,
+        memory_bytes: (memory * scale).round() as u64,
+        memory_label: format!("{memory} {unit}"),
+        memory_type,
+        packages: packages.min(100_000) as u32,
+        inactive_packages: inactive.min(1000) as u32,
+        bandwidth: num(&where_, e, "bandwidth_tbs")?.map(|t| t * 1e12),
+        onchip_sram_bytes: num(&where_, e, "onchip_sram_mb")?
+            .map(|mb| (mb * (1u64 << 20) as f64).round() as u64),
+        flash_tile,
+        visible_memory_bytes: visible.map(|v| (v * (1u64 << 30) as f64).round() as u64),
+        compute_units: f.opt_u64("compute_units")?,
+        compute_unit_name: f.opt_str("compute_unit_name")?.map(str::to_string),
+        dense_flops: bf16_flops.or(fp16_flops).map(|t| t * 1e12),
+        flops_bf16: bf16_flops.is_some(),
+        bf16: f.bool_or("bf16", true)?,
+        wafer: f.bool_or("wafer", false)?,
+        link: f.opt_str("link")?.map(str::to_string),
+        link_bandwidth: num(&where_, e, "link_gbs")?.map(|g| g * 1e9),
+        link_direction: f.opt_str("link_direction")?.map(str::to_string),
+        source,
+        notes: f.opt_str("notes")?.map(str::to_string),
+    })
+}
+
+/// Bytes per `memory_unit`.
+fn unit_scale(where_: &str, unit: &str) -> Result<f64, CatalogError> {
+    Ok(match unit {
+        "GB" | "GiB" => (1u64 << 30) as f64,
+        "MB" | "MiB" => (1u64 << 20) as f64,
+        other => {
+            return Err(CatalogError::BadField {
+                file: where_.to_string(),
+                field: "memory_unit".into(),
+                why: format!("must be GB, GiB, MB or MiB, found \"{other}\""),
+            })
+        }
+    })
+}
+
+/// The FlashAttention-2 tile, `[rows, columns]`, when the entry gives one.
+fn flash_tile(
+    where_: &str,
+    e: &serde_json::Map<String, Value>,
+) -> Result<Option<(u32, u32)>, CatalogError> {
+    match e.get("flash_tile") {
+        None => Ok(None),
+        Some(Value::Array(a))
+            if a.len() == 2
+                && a.iter()
+                    .all(|v| v.as_u64().is_some_and(|n| (1..=4096).contains(&n))) =>
+        {
+            Ok(Some((
+                a[0].as_u64().unwrap_or(1) as u32,
+                a[1].as_u64().unwrap_or(1) as u32,
+            )))
+        }
+        Some(v) => Err(CatalogError::BadField {
+            file: where_.to_string(),
+            field: "flash_tile".into(),
+            why: format!("must be [rows, columns] between 1 and 4096, found {v}"),
+        }),
+    }
+}
+
+/// Every source field is a URL.
+fn check_sources(f: &Fields, where_: &str) -> Result<(), CatalogError> {
+    for key in [
+        "source",
+        "compute_units_source",
+        "bf16_tflops_source",
+        "fp16_tflops_source",
+        "link_source",
+        "onchip_sram_source",
+        "visible_memory_source",
+    ] {
+        if let Some(v) = f.opt_str(key)? {
+            if !v.starts_with("http") {
+                return Err(CatalogError::BadField {
+                    file: where_.to_string(),
+                    field: key.into(),
+                    why: "must be a URL".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }

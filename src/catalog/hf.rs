@@ -676,20 +676,38 @@ fn gpt2(f: &Fields) -> Result<Model, CatalogError> {
 /// gemma2, gemma3. Differences are in biases, norms, windows and the MLP.
 fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError> {
     let c = common(f)?;
-    let Common {
-        d,
-        layers: n,
-        heads,
-        kv_heads,
-        head_dim: hd,
-        vocab,
-        ..
-    } = c;
+    let mut cnt = Counter::new();
+    decoder_embeddings_and_attention(f, family, &c, &mut cnt)?;
+    let experts = decoder_mlp(f, family, &c, &mut cnt)?;
+    let layout = decoder_layers(f, family, &c)?;
+    // Gemma 3 multimodal: the SigLIP vision tower and projector are resident too.
+    if family == "gemma3_text" {
+        if let Some(v) = top.sub("vision_config") {
+            cnt.vision(siglip_params(&v, c.d)?);
+        }
+    }
+    let default = Dtype::Bf16;
+    let dtype = native_dtype(f, default).or_else(|_| native_dtype(top, default))?;
+    Ok(model(
+        family,
+        &c,
+        layout,
+        cnt,
+        experts,
+        WeightFormat::Uniform { dtype },
+    ))
+}
+
+/// A decoder's embedding, head and final norm, and each layer's attention projections and norms.
+fn decoder_embeddings_and_attention(
+    f: &Fields,
+    family: &str,
+    c: &Common,
+    cnt: &mut Counter,
+) -> Result<(), CatalogError> {
+    let (d, n, hd, vocab) = (c.d, c.layers, c.head_dim, c.vocab);
     let gemma = family.starts_with("gemma");
     let tied = f.bool_or("tie_word_embeddings", gemma)?;
-    let mut cnt = Counter::new();
-
-    // Embedding, head, final norm.
     let norm_bias = family == "phimoe"; // PhiMoE uses LayerNorm with bias
     let norm = if norm_bias { 2 * d } else { d };
     cnt.embed(vocab * d * if tied { 1 } else { 2 });
@@ -697,10 +715,8 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
     if f.bool_or("lm_head_bias", false)? {
         cnt.dense(vocab);
     }
-
-    // Attention projections.
-    let q_out = heads * hd;
-    let kv_out = kv_heads * hd;
+    let q_out = c.heads * hd;
+    let kv_out = c.kv_heads * hd;
     let (qkv_bias, o_bias) = match family {
         "qwen2" | "qwen2_moe" => (true, false),
         _ => {
@@ -720,11 +736,20 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
     }
     let norms_per_layer = if gemma { 4 } else { 2 };
     cnt.dense(n * (attn + norms_per_layer * norm));
+    Ok(())
+}
 
-    // MLP: dense, or routed experts (+ shared expert).
+/// A decoder's MLPs: dense, or routed experts (+ shared expert). Returns (experts, active per
+/// token, MoE layers).
+fn decoder_mlp(
+    f: &Fields,
+    family: &str,
+    c: &Common,
+    cnt: &mut Counter,
+) -> Result<(u64, u64, u64), CatalogError> {
+    let (d, n) = (c.d, c.layers);
     let mlp_bias = f.bool_or("mlp_bias", false)?;
     let dense_mlp = |i: u64| 3 * d * i + if mlp_bias { 2 * i + d } else { 0 };
-    let mut experts = (0, 0, 0);
     match family {
         "mixtral" | "phimoe" => {
             let e = f.u64("num_local_experts")?;
@@ -735,7 +760,7 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
             for _ in 0..n {
                 cnt.routed(e, k, 3 * d * i);
             }
-            experts = (e, k, n);
+            Ok((e, k, n))
         }
         "qwen2_moe" | "qwen3_moe" => {
             let e = f.u64("num_experts")?;
@@ -762,24 +787,27 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
                     cnt.dense(dense_mlp(f.u64("intermediate_size")?));
                 }
             }
-            experts = (e, k, moe_layers);
+            Ok((e, k, moe_layers))
         }
         _ => {
             let i = f.u64("intermediate_size")?;
             cnt.dense(n * dense_mlp(i));
+            Ok((0, 0, 0))
         }
     }
+}
 
-    // Attention layout per layer.
+/// Which layers of a decoder attend over a sliding window and which over everything.
+fn decoder_layer_kinds(f: &Fields, family: &str, n: u64) -> Result<Vec<String>, CatalogError> {
     let window = f.opt_u64("sliding_window")?;
-    let kinds = match family {
+    match family {
         "gemma2" => layer_kinds(f, n, |i| {
             if i % 2 == 0 {
                 "sliding_attention"
             } else {
                 "full_attention"
             }
-        })?,
+        }),
         "gemma3_text" => {
             let pattern = f.opt_u64("sliding_window_pattern")?.unwrap_or(6);
             layer_kinds(f, n, move |i| {
@@ -788,7 +816,7 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
                 } else {
                     "sliding_attention"
                 }
-            })?
+            })
         }
         "qwen2" | "qwen2_moe" | "qwen3" | "qwen3_moe" => {
             let on = f.bool_or("use_sliding_window", false)? && window.is_some();
@@ -799,7 +827,7 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
                 } else {
                     "full_attention"
                 }
-            })?
+            })
         }
         _ => {
             // mistral, mixtral, phi3, phimoe: a window, when set, applies to every layer.
@@ -810,10 +838,17 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
                 } else {
                     "full_attention"
                 }
-            })?
+            })
         }
-    };
-    let mut layout = Vec::with_capacity(n as usize);
+    }
+}
+
+/// A decoder's attention layout, layer by layer.
+fn decoder_layers(f: &Fields, family: &str, c: &Common) -> Result<Vec<Layer>, CatalogError> {
+    let (kv_heads, hd) = (c.kv_heads, c.head_dim);
+    let window = f.opt_u64("sliding_window")?;
+    let kinds = decoder_layer_kinds(f, family, c.layers)?;
+    let mut layout = Vec::with_capacity(kinds.len());
     for k in &kinds {
         let attention = match k.as_str() {
             "sliding_attention" => Attention::Sliding {
@@ -840,27 +875,10 @@ fn decoder(f: &Fields, family: &str, top: &Fields) -> Result<Model, CatalogError
         };
         layout.push(Layer {
             attention,
-            q_heads: heads,
+            q_heads: c.heads,
         });
     }
-
-    // Gemma 3 multimodal: the SigLIP vision tower and projector are resident too.
-    if family == "gemma3_text" {
-        if let Some(v) = top.sub("vision_config") {
-            cnt.vision(siglip_params(&v, d)?);
-        }
-    }
-
-    let default = Dtype::Bf16;
-    let dtype = native_dtype(f, default).or_else(|_| native_dtype(top, default))?;
-    Ok(model(
-        family,
-        &c,
-        layout,
-        cnt,
-        experts,
-        WeightFormat::Uniform { dtype },
-    ))
+    Ok(layout)
 }
 
 /// SigLIP vision encoder plus Gemma 3's projector into the text width `d_text`.
@@ -881,6 +899,57 @@ fn siglip_params(v: &Fields, d_text: u64) -> Result<u64, CatalogError> {
 
 /// Qwen3-Next: 3 of 4 layers Gated DeltaNet (fixed state), every 4th gated full attention; MoE MLP
 /// with a shared expert.
+/// Qwen3-Next's linear-attention layers (Gated DeltaNet): heads and dims of keys and values, and
+/// the causal convolution's kernel.
+struct DeltaNet {
+    k_heads: u64,
+    v_heads: u64,
+    k_dim: u64,
+    v_dim: u64,
+    conv_kernel: u64,
+}
+
+impl DeltaNet {
+    fn read(f: &Fields) -> Result<DeltaNet, CatalogError> {
+        Ok(DeltaNet {
+            k_heads: f.u64("linear_num_key_heads")?,
+            v_heads: f.u64("linear_num_value_heads")?,
+            k_dim: f.u64("linear_key_head_dim")?,
+            v_dim: f.u64("linear_value_head_dim")?,
+            conv_kernel: f.u64("linear_conv_kernel_dim")?,
+        })
+    }
+
+    fn key_dim(&self) -> u64 {
+        self.k_heads * self.k_dim
+    }
+
+    fn value_dim(&self) -> u64 {
+        self.v_heads * self.v_dim
+    }
+
+    /// Channels of the causal convolution (q, k and v).
+    fn conv_dim(&self) -> u64 {
+        2 * self.key_dim() + self.value_dim()
+    }
+
+    /// Elements of state per sequence: the recurrent state (v_heads x k_dim x v_dim) plus the
+    /// causal-conv tail (conv_dim x (kernel - 1)).
+    fn state(&self) -> u64 {
+        self.v_heads * self.k_dim * self.v_dim + self.conv_dim() * (self.conv_kernel - 1)
+    }
+
+    /// Parameters of one layer at width `d`.
+    fn params(&self, d: u64) -> u64 {
+        let in_qkvz = d * (2 * self.key_dim() + 2 * self.value_dim());
+        let in_ba = d * 2 * self.v_heads;
+        let conv = self.conv_dim() * self.conv_kernel;
+        let small = 2 * self.v_heads + self.v_dim; // dt_bias, A_log, gated norm
+        let out = self.value_dim() * d;
+        in_qkvz + in_ba + conv + small + out
+    }
+}
+
 fn qwen3_next(f: &Fields) -> Result<Model, CatalogError> {
     let c = common(f)?;
     let Common {
@@ -900,16 +969,7 @@ fn qwen3_next(f: &Fields) -> Result<Model, CatalogError> {
             "linear_attention"
         }
     })?;
-    let lk_heads = f.u64("linear_num_key_heads")?;
-    let lv_heads = f.u64("linear_num_value_heads")?;
-    let lk_dim = f.u64("linear_key_head_dim")?;
-    let lv_dim = f.u64("linear_value_head_dim")?;
-    let conv_k = f.u64("linear_conv_kernel_dim")?;
-    let key_dim = lk_heads * lk_dim;
-    let value_dim = lv_heads * lv_dim;
-    let conv_dim = 2 * key_dim + value_dim;
-    // Recurrent state (v_heads x k_dim x v_dim) plus the causal-conv tail (conv_dim x (kernel - 1)).
-    let state = lv_heads * lk_dim * lv_dim + conv_dim * (conv_k - 1);
+    let linear = DeltaNet::read(f)?;
 
     let e = f.u64("num_experts")?;
     let k = f.u64("num_experts_per_tok")?;
@@ -937,17 +997,12 @@ fn qwen3_next(f: &Fields) -> Result<Model, CatalogError> {
                 });
             }
             "linear_attention" => {
-                let in_qkvz = d * (2 * key_dim + 2 * value_dim);
-                let in_ba = d * 2 * lv_heads;
-                let conv = conv_dim * conv_k;
-                let small = 2 * lv_heads + lv_dim; // dt_bias, A_log, gated norm
-                let out = value_dim * d;
-                cnt.dense(in_qkvz + in_ba + conv + small + out);
+                cnt.dense(linear.params(d));
                 layout.push(Layer {
                     attention: Attention::Linear {
-                        state_elements: state,
+                        state_elements: linear.state(),
                     },
-                    q_heads: lv_heads,
+                    q_heads: linear.v_heads,
                 });
             }
             other => {

@@ -96,6 +96,41 @@ fn bind_group(
     })
 }
 
+/// The compute pipeline that moves the pool and the render pipeline that draws it.
+fn pipelines(
+    device: &wgpu::Device,
+    format: wgpu::TextureFormat,
+    shader: &wgpu::ShaderModule,
+    layouts: &Layouts,
+) -> (wgpu::ComputePipeline, wgpu::RenderPipeline) {
+    let cl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("particles compute"),
+        bind_group_layouts: &[Some(&layouts.params), Some(&layouts.compute)],
+        immediate_size: 0,
+    });
+    let compute = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("particles"),
+        layout: Some(&cl),
+        module: shader,
+        entry_point: Some("cs_main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    let render = super::shaders::render_pipeline(
+        device,
+        format,
+        super::shaders::PipelineSpec {
+            label: "particles",
+            shader,
+            groups: &[Some(&layouts.params), Some(&layouts.draw)],
+            buffers: &[],
+            topology: wgpu::PrimitiveTopology::PointList,
+            blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+        },
+    );
+    (compute, render)
+}
+
 pub struct ParticlesPipeline {
     compute: wgpu::ComputePipeline,
     render: wgpu::RenderPipeline,
@@ -161,31 +196,7 @@ impl ParticlesPipeline {
         ];
         let render_binds =
             [0, 1].map(|k| bind_group(device, "particles draw", &layouts.draw, &[&pools[k]]));
-        let cl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("particles compute"),
-            bind_group_layouts: &[Some(&layouts.params), Some(&layouts.compute)],
-            immediate_size: 0,
-        });
-        let compute = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("particles"),
-            layout: Some(&cl),
-            module: &shader,
-            entry_point: Some("cs_main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let render = super::shaders::render_pipeline(
-            device,
-            format,
-            super::shaders::PipelineSpec {
-                label: "particles",
-                shader: &shader,
-                groups: &[Some(&layouts.params), Some(&layouts.draw)],
-                buffers: &[],
-                topology: wgpu::PrimitiveTopology::PointList,
-                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-            },
-        );
+        let (compute, render) = pipelines(device, format, &shader, &layouts);
         ParticlesPipeline {
             compute,
             render,

@@ -58,6 +58,9 @@ pub struct Settings {
     pub engine: calc::Engine,
     pub tp: Option<u64>,
     pub pp: u64,
+    /// vLLM `--max-num-batched-tokens` and `--max-num-seqs` (None: `vllm serve`'s defaults).
+    pub max_num_batched_tokens: Option<u64>,
+    pub max_num_seqs: Option<u64>,
     pub speed: f64,
     pub paused: bool,
     pub seed: u64,
@@ -83,6 +86,8 @@ impl Settings {
             engine: calc::Engine::Vllm,
             tp: None,
             pp: 1,
+            max_num_batched_tokens: None,
+            max_num_seqs: None,
             speed: 1.0,
             paused: false,
             seed: 1,
@@ -112,6 +117,35 @@ impl Settings {
     pub fn kv(&self) -> Dtype {
         self.kv_dtype
             .unwrap_or_else(|| self.weights().default_kv_dtype())
+    }
+
+    /// Continuous batching and paged attention as an allocation policy asks for them.
+    pub fn set_policy(&mut self, p: Policy) {
+        self.cb = p != Policy::Static;
+        self.pa = p == Policy::Paged;
+    }
+
+    /// The calculator's workload for these settings with sequences of `lengths` tokens, split
+    /// evenly over `gpus` GPUs (None: as many as it needs). The one place settings become a
+    /// workload: the window's panels and `kvscope calc` report from it alike.
+    pub fn workload(&self, lengths: Vec<u64>, gpus: Option<u64>) -> Workload {
+        let weights = self.weights();
+        Workload {
+            context: self.context,
+            lengths,
+            kv_dtype: self.kv_dtype.unwrap_or_else(|| weights.default_kv_dtype()),
+            weights,
+            skip_weights: self.skip_weights,
+            policy: self.policy(),
+            gpu_util: self.gpu_util,
+            block_tokens: self.block_tokens,
+            engine: self.engine,
+            tp: self.tp,
+            pp: self.pp,
+            gpus,
+            max_num_batched_tokens: self.max_num_batched_tokens,
+            max_num_seqs: self.max_num_seqs,
+        }
     }
 }
 
@@ -512,18 +546,7 @@ impl Scene {
     /// The calculator's report for these sequence lengths under the settings, split over `gpus`
     /// GPUs (None: as many as it needs).
     pub fn report_for(settings: &Settings, lengths: &[u64], gpus: Option<u64>) -> Report {
-        let mut w = Workload::uniform(&settings.model, settings.context, 1);
-        w.lengths = lengths.to_vec();
-        w.kv_dtype = settings.kv();
-        w.weights = settings.weights();
-        w.skip_weights = settings.skip_weights;
-        w.policy = settings.policy();
-        w.gpu_util = settings.gpu_util;
-        w.block_tokens = settings.block_tokens;
-        w.engine = settings.engine;
-        w.tp = settings.tp;
-        w.pp = settings.pp;
-        w.gpus = gpus;
+        let w = settings.workload(lengths.to_vec(), gpus);
         calc::report(&settings.model, &settings.gpu.device(), &w)
     }
 
