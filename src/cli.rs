@@ -15,6 +15,8 @@ pub enum UsageError {
     #[error("{0}")]
     App(#[from] crate::app::AppError),
     #[error("{0}")]
+    Parallel(#[from] crate::calc::engine::ParallelError),
+    #[error("{0}")]
     Catalog(#[from] CatalogError),
     #[error("{0}")]
     Invalid(String),
@@ -248,8 +250,7 @@ pub fn state_settings(cat: &Catalog, a: &StateArgs) -> Result<crate::sim::Settin
     s.max_num_batched_tokens = a.max_num_batched_tokens;
     s.max_num_seqs = a.max_num_seqs;
     if a.tp.is_some() || a.pp > 1 {
-        crate::calc::engine::check_parallel(&s.model, a.tp.unwrap_or(1), a.pp)
-            .map_err(UsageError::Invalid)?;
+        crate::calc::engine::check_parallel(&s.model, a.tp.unwrap_or(1), a.pp)?;
     }
     Ok(s)
 }
@@ -390,7 +391,7 @@ pub const MAX_CONTEXT: u64 = 10_000_000_000;
 pub const MAX_BATCH: u64 = 65_536;
 
 fn parse_context(s: &str) -> Result<u64, String> {
-    let n = units::parse_tokens(s)?;
+    let n = units::parse_tokens(s).map_err(|e| e.to_string())?;
     if n > MAX_CONTEXT {
         return Err(format!(
             "'{s}' is more than the {} tokens kvscope models",

@@ -648,26 +648,45 @@ pub fn gpus_for(model: &Model, device: &Device, d: &Deploy, bytes: u128) -> u64 
     n
 }
 
+/// A tensor- or pipeline-parallel degree the model cannot be split by.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParallelError {
+    #[error("--tp and --pp must be at least 1")]
+    Zero,
+    #[error("--pp {pp} is more than the {layers} layers of {model}")]
+    TooManyStages { pp: u64, layers: u64, model: String },
+    #[error("--tp {tp} does not divide {model}'s {heads} attention heads (vLLM requires it)")]
+    Heads { tp: u64, heads: u64, model: String },
+    #[error("--tp {tp} neither divides nor is a multiple of {model}'s {kv_heads} KV heads")]
+    KvHeads {
+        tp: u64,
+        kv_heads: u64,
+        model: String,
+    },
+}
+
 /// Checks a tensor- and pipeline-parallel degree against the model as vLLM does: TP must divide
 /// the attention heads, and divide the KV heads or be a multiple of them (beyond them each rank
 /// holds a replica); PP at most the layers.
-pub fn check_parallel(model: &Model, tp: u64, pp: u64) -> Result<(), String> {
+pub fn check_parallel(model: &Model, tp: u64, pp: u64) -> Result<(), ParallelError> {
     if tp == 0 || pp == 0 {
-        return Err("--tp and --pp must be at least 1".into());
+        return Err(ParallelError::Zero);
     }
     let layers = model.layers.len() as u64;
     if pp > layers {
-        return Err(format!(
-            "--pp {pp} is more than the {layers} layers of {}",
-            model.name
-        ));
+        return Err(ParallelError::TooManyStages {
+            pp,
+            layers,
+            model: model.name.clone(),
+        });
     }
     for l in &model.layers {
         if l.q_heads % tp != 0 {
-            return Err(format!(
-                "--tp {tp} does not divide {}'s {} attention heads (vLLM requires it)",
-                model.name, l.q_heads
-            ));
+            return Err(ParallelError::Heads {
+                tp,
+                heads: l.q_heads,
+                model: model.name.clone(),
+            });
         }
         if let Attention::Full { kv_heads, .. }
         | Attention::Sliding { kv_heads, .. }
@@ -679,10 +698,11 @@ pub fn check_parallel(model: &Model, tp: u64, pp: u64) -> Result<(), String> {
                 tp % kv_heads == 0
             };
             if !ok {
-                return Err(format!(
-                    "--tp {tp} neither divides nor is a multiple of {}'s {kv_heads} KV heads",
-                    model.name
-                ));
+                return Err(ParallelError::KvHeads {
+                    tp,
+                    kv_heads,
+                    model: model.name.clone(),
+                });
             }
         }
     }

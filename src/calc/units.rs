@@ -56,15 +56,28 @@ pub fn tokens_short(n: u64) -> String {
     }
 }
 
+/// Why a token count does not parse (each one short phrase).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokensError {
+    #[error("'{0}' is negative; a token count must be at least 1")]
+    Negative(String),
+    #[error(
+        "'{0}' is not a token count (use digits, or a suffix: 128K = 131,072, 1M = 1,000,000)"
+    )]
+    NotACount(String),
+    #[error("'{0}' is too large")]
+    TooLarge(String),
+    #[error("'{0}' is zero; a token count must be at least 1")]
+    Zero(String),
+}
+
 /// Parses a token count: digits (with optional `_` or `,` separators), or a suffix
 /// `K` (x 1,024) or `M` (x 1,000,000) as the seed's published tables use them: `128K` = 131,072,
-/// `1M` = 1,000,000. Errors are one short phrase.
-pub fn parse_tokens(s: &str) -> Result<u64, String> {
+/// `1M` = 1,000,000.
+pub fn parse_tokens(s: &str) -> Result<u64, TokensError> {
     let t = s.trim();
     if t.starts_with('-') {
-        return Err(format!(
-            "'{s}' is negative; a token count must be at least 1"
-        ));
+        return Err(TokensError::Negative(s.to_string()));
     }
     let (digits, mult) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1024u64),
@@ -73,16 +86,15 @@ pub fn parse_tokens(s: &str) -> Result<u64, String> {
     };
     let clean: String = digits.chars().filter(|c| *c != '_' && *c != ',').collect();
     if clean.is_empty() || !clean.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "'{s}' is not a token count (use digits, or a suffix: 128K = 131,072, 1M = 1,000,000)"
-        ));
+        return Err(TokensError::NotACount(s.to_string()));
     }
-    let n: u64 = clean.parse().map_err(|_| format!("'{s}' is too large"))?;
-    let n = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))?;
+    let n = clean
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| TokensError::TooLarge(s.to_string()))?;
     if n == 0 {
-        return Err(format!("'{s}' is zero; a token count must be at least 1"));
+        return Err(TokensError::Zero(s.to_string()));
     }
     Ok(n)
 }
@@ -108,7 +120,7 @@ mod tests {
         assert_eq!(parse_tokens("1M"), Ok(1_000_000));
         assert_eq!(parse_tokens("100m"), Ok(100_000_000));
         assert_eq!(parse_tokens("4_096"), Ok(4096));
-        assert!(parse_tokens("0").is_err());
+        assert_eq!(parse_tokens("0"), Err(TokensError::Zero("0".into())));
         assert!(parse_tokens("-5").is_err());
         assert!(parse_tokens("1.5M").is_err());
         assert!(parse_tokens("99999999999999999999").is_err());

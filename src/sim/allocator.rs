@@ -129,35 +129,49 @@ impl BlockAllocator {
     }
 
     /// Checks the invariants; returns the first violation.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), AllocatorError> {
         let mut seen = vec![false; self.owner.len()];
         for (seq, t) in &self.tables {
             for &b in t {
                 let i = b as usize;
                 if seen[i] {
-                    return Err(format!("block {b} is in two tables"));
+                    return Err(AllocatorError::TwoTables(b));
                 }
                 seen[i] = true;
                 if self.owner[i] != *seq {
-                    return Err(format!(
-                        "block {b} in table of {seq} but owned by {}",
-                        self.owner[i]
-                    ));
+                    return Err(AllocatorError::WrongOwner {
+                        block: b,
+                        table: *seq,
+                        owner: self.owner[i],
+                    });
                 }
             }
         }
         for &b in &self.free {
             let i = b as usize;
             if seen[i] || self.owner[i] != FREE {
-                return Err(format!("block {b} is free and owned"));
+                return Err(AllocatorError::FreeAndOwned(b));
             }
             seen[i] = true;
         }
         if let Some(i) = seen.iter().position(|s| !s) {
-            return Err(format!("block {i} is neither free nor owned"));
+            return Err(AllocatorError::Lost(i as u32));
         }
         Ok(())
     }
+}
+
+/// A broken invariant of the allocator.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AllocatorError {
+    #[error("block {0} is in two tables")]
+    TwoTables(u32),
+    #[error("block {block} in table of {table} but owned by {owner}")]
+    WrongOwner { block: u32, table: u32, owner: u32 },
+    #[error("block {0} is free and owned")]
+    FreeAndOwned(u32),
+    #[error("block {0} is neither free nor owned")]
+    Lost(u32),
 }
 
 #[cfg(test)]
