@@ -44,16 +44,9 @@ fn render(s: &Settings, w: u32, h: u32, scale: f32, time: Option<f64>) -> Option
     let c = ctx()?;
     let c = c.lock().unwrap_or_else(|e| e.into_inner());
     let o = Options {
-        width: w,
-        height: h,
         scale,
         time,
-        frames: 1,
-        out: None,
-        backend: None,
-        particles: None,
-        layered: None,
-        budgeted: None,
+        ..Options::new(w, h)
     };
     let out = render_with(&c, s, &o).expect("renders");
     if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {

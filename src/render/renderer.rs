@@ -6,9 +6,10 @@
 
 use super::banks::{coalesce, BanksPipeline};
 use super::gpu::{Globals, GLOBALS_SIZE};
+use super::offscreen::Offscreen;
 use super::particles::ParticlesPipeline;
 use super::shapes::ShapesPipeline;
-use super::static_layer::{clip, copy_rects, gaps, DirtyRows, StaticLayer};
+use super::static_layer::{clip, copy_rects, gaps, DirtyRows};
 use super::text::{TextLayer, TextShared};
 use super::waves::WavesPipeline;
 use crate::frame::{FrameData, PxRect};
@@ -56,7 +57,8 @@ struct Plan {
 struct Cache {
     /// Draw through the static layer (the target must allow copies into it).
     on: bool,
-    layer: Option<StaticLayer>,
+    /// The static layer.
+    layer: Option<Offscreen>,
     /// Everything must be redrawn.
     full: bool,
     /// Rows of banks to redraw.
@@ -378,7 +380,7 @@ impl Renderer {
             .as_ref()
             .is_none_or(|l| l.width != w || l.height != h)
         {
-            self.cache.layer = Some(StaticLayer::new(device, self.format, w, h));
+            self.cache.layer = Some(Offscreen::with_format(device, w, h, self.format));
             self.cache.full = true;
         }
         let mut plan = Plan {
@@ -447,7 +449,7 @@ impl Renderer {
         encoder: &mut wgpu::CommandEncoder,
         texture: &wgpu::Texture,
         target: &wgpu::TextureView,
-        layer: &StaticLayer,
+        layer: &Offscreen,
         plan: &Plan,
     ) {
         let g = &self.globals_bind;

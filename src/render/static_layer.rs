@@ -1,53 +1,11 @@
 //! The static layer: what changes rarely (panel and package backgrounds, the die, the banks, the
-//! settled text) kept in a texture, redrawn only where it changed, and copied into each frame. On a
-//! software adapter every covered pixel costs, and a copy is a memcpy. Here: the texture, the rows
-//! of banks waiting to be redrawn into it (taken a budget at a time), and the rectangles of the frame
+//! settled text) kept in an offscreen texture, redrawn only where it changed, and copied into each
+//! frame. On a software adapter every covered pixel costs, and a copy is a memcpy. Here: the rows of
+//! banks waiting to be redrawn into it (taken a budget at a time), and the rectangles of the frame
 //! that are copied from it.
 
 use crate::frame::PxRect;
 use std::ops::Range;
-
-/// The layer that changes rarely (panel and package backgrounds, the die, the banks), kept in a
-/// texture: banks are redrawn into it only where they changed, and its rectangles are copied into
-/// each frame. Used on software adapters, where every covered pixel costs.
-pub struct StaticLayer {
-    pub texture: wgpu::Texture,
-    pub view: wgpu::TextureView,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl StaticLayer {
-    /// A `width` x `height` layer of `format`.
-    pub fn new(
-        device: &wgpu::Device,
-        format: wgpu::TextureFormat,
-        width: u32,
-        height: u32,
-    ) -> StaticLayer {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("static layer"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        StaticLayer {
-            texture,
-            view,
-            width,
-            height,
-        }
-    }
-}
 
 /// A rectangle (x, y, w, h) clipped to a w x h target; None when nothing is left.
 pub fn clip(r: &PxRect, w: u32, h: u32) -> Option<PxRect> {
