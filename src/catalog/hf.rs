@@ -206,6 +206,18 @@ impl Counter {
     }
 }
 
+/// A layer of full attention: `q_heads` query heads over `kv_heads` KV heads of `hd` dims.
+fn full_layer(q_heads: u64, kv_heads: u64, hd: u64) -> Layer {
+    Layer {
+        attention: Attention::Full {
+            kv_heads,
+            k_dim: hd,
+            v_dim: hd,
+        },
+        q_heads,
+    }
+}
+
 /// Which layers of `n` use sliding windows: `layer_types` when the config lists them, else `default`.
 fn layer_kinds(
     f: &Fields,
@@ -554,14 +566,7 @@ fn glm4_moe(f: &Fields) -> Result<Model, CatalogError> {
             cnt.dense(3 * d * inter);
         }
     }
-    let layer = Layer {
-        attention: Attention::Full {
-            kv_heads,
-            k_dim: hd,
-            v_dim: hd,
-        },
-        q_heads: heads,
-    };
+    let layer = full_layer(heads, kv_heads, hd);
     let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
     Ok(model(
         "glm4_moe",
@@ -605,14 +610,7 @@ fn minimax_m2(f: &Fields) -> Result<Model, CatalogError> {
         cnt.dense(attn + 2 * d + d * e + if routing_bias { e } else { 0 });
         cnt.routed(e, k, 3 * d * mi);
     }
-    let layer = Layer {
-        attention: Attention::Full {
-            kv_heads,
-            k_dim: hd,
-            v_dim: hd,
-        },
-        q_heads: heads,
-    };
+    let layer = full_layer(heads, kv_heads, hd);
     let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
     Ok(model(
         "minimax_m2",
@@ -644,14 +642,7 @@ fn gpt2(f: &Fields) -> Result<Model, CatalogError> {
         2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * inner + inner) + (inner * d + d);
     c.dense(layers * per_layer);
     let hd = d / heads;
-    let layer = Layer {
-        attention: Attention::Full {
-            kv_heads: heads,
-            k_dim: hd,
-            v_dim: hd,
-        },
-        q_heads: heads,
-    };
+    let layer = full_layer(heads, heads, hd);
     let common = Common {
         d,
         layers,
@@ -987,14 +978,7 @@ fn qwen3_next(f: &Fields) -> Result<Model, CatalogError> {
             "full_attention" => {
                 // q_proj also produces the output gate: 2 x heads x head_dim.
                 cnt.dense(d * 2 * heads * hd + 2 * d * kv_heads * hd + heads * hd * d + 2 * hd);
-                layout.push(Layer {
-                    attention: Attention::Full {
-                        kv_heads,
-                        k_dim: hd,
-                        v_dim: hd,
-                    },
-                    q_heads: heads,
-                });
+                layout.push(full_layer(heads, kv_heads, hd));
             }
             "linear_attention" => {
                 cnt.dense(linear.params(d));
