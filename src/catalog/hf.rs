@@ -206,6 +206,27 @@ impl Counter {
     }
 }
 
+/// A model whose every layer is `layer`, its weights as the checkpoint's quantization config says
+/// (bf16 without one).
+fn same_layers(
+    f: &Fields,
+    family: &str,
+    c: &Common,
+    layer: Layer,
+    cnt: Counter,
+    experts: (u64, u64, u64),
+) -> Result<Model, CatalogError> {
+    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
+    Ok(model(
+        family,
+        c,
+        vec![layer; c.layers as usize],
+        cnt,
+        experts,
+        weights,
+    ))
+}
+
 /// A layer of full attention: `q_heads` query heads over `kv_heads` KV heads of `hd` dims.
 fn full_layer(q_heads: u64, kv_heads: u64, hd: u64) -> Layer {
     Layer {
@@ -567,15 +588,7 @@ fn glm4_moe(f: &Fields) -> Result<Model, CatalogError> {
         }
     }
     let layer = full_layer(heads, kv_heads, hd);
-    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
-    Ok(model(
-        "glm4_moe",
-        &c,
-        vec![layer; n as usize],
-        cnt,
-        (e, k, moe_layers),
-        weights,
-    ))
+    same_layers(f, "glm4_moe", &c, layer, cnt, (e, k, moe_layers))
 }
 
 /// MiniMax-M2: full attention in every layer with a QK norm over the whole projections, MoE in
@@ -611,15 +624,7 @@ fn minimax_m2(f: &Fields) -> Result<Model, CatalogError> {
         cnt.routed(e, k, 3 * d * mi);
     }
     let layer = full_layer(heads, kv_heads, hd);
-    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
-    Ok(model(
-        "minimax_m2",
-        &c,
-        vec![layer; n as usize],
-        cnt,
-        (e, k, n),
-        weights,
-    ))
+    same_layers(f, "minimax_m2", &c, layer, cnt, (e, k, n))
 }
 
 /// GPT-2: learned positions, fused QKV with biases, LayerNorms with biases, tied head, fp32 weights.
@@ -1067,15 +1072,7 @@ fn deepseek(f: &Fields, family: &str) -> Result<Model, CatalogError> {
     };
     // DeepSeek-V3 ships FP8 (e4m3, 128x128 block scales) weights, embeddings and head in bf16:
     // quantization_config.quant_method.
-    let weights = quantized(f, native_dtype(f, Dtype::Bf16)?)?;
-    Ok(model(
-        family,
-        &c,
-        vec![layer; n as usize],
-        cnt,
-        (e, k, moe_layers),
-        weights,
-    ))
+    same_layers(f, family, &c, layer, cnt, (e, k, moe_layers))
 }
 
 fn common_mla(f: &Fields) -> Result<Common, CatalogError> {

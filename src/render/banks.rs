@@ -263,16 +263,6 @@ impl BanksPipeline {
         }
         pass.set_scissor_rect(0, 0, w, h);
     }
-
-    /// Grid instances.
-    pub fn count(&self) -> u32 {
-        self.grids.len() as u32
-    }
-
-    /// Banks.
-    pub fn banks(&self) -> u32 {
-        self.banks
-    }
 }
 
 /// Merges runs into at most `max` ranges, joining the closest gaps first (sorted input or not).

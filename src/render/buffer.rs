@@ -80,15 +80,6 @@ impl<T: Pod> GpuBuffer<T> {
         }
     }
 
-    /// Elements written.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn raw(&self) -> &wgpu::Buffer {
         &self.raw
     }

@@ -211,11 +211,6 @@ impl ParticlesPipeline {
         }
     }
 
-    /// Particles in the pool.
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
     /// The per-frame emission uniform.
     pub fn set_params(&mut self, queue: &wgpu::Queue, p: &Particles<'_>) {
         let mut rects = [[0.0f32; 4]; MAX_SOURCES];

@@ -189,25 +189,12 @@ impl Renderer {
         }
     }
 
-    pub fn format(&self) -> wgpu::TextureFormat {
-        self.format
-    }
-
-    /// Particles in the pool.
-    pub fn particles(&self) -> u32 {
-        self.particles.count()
-    }
-
     /// Use the static layer (the caller checked the target allows copies into it).
     pub fn set_cached(&mut self, on: bool) {
         if on != self.cache.on {
             self.cache.on = on;
             self.cache.full = true;
         }
-    }
-
-    pub fn is_cached(&self) -> bool {
-        self.cache.on
     }
 
     /// Caps the physical pixels of bank rows redrawn into the static layer per frame (None: no
@@ -296,9 +283,10 @@ impl Renderer {
         }
         if b.states_revision != self.seen.states {
             self.seen.states = b.states_revision;
-            st.state_runs = self.banks.update_states(queue, b.states);
-            st.states_written = st.state_runs.iter().map(|r| r.len()).sum();
-            self.queue_runs(&st.state_runs.clone());
+            let runs = self.banks.update_states(queue, b.states);
+            st.states_written = runs.iter().map(|r| r.len()).sum();
+            self.queue_runs(&runs);
+            st.state_runs = runs;
         }
         // Banks whose look moves with time, where the static layer holds them.
         if self.cache.on {

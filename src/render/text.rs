@@ -170,7 +170,6 @@ impl TextLayer {
             .values()
             .map(|slot| {
                 let b = &slot.block;
-                let [r, g, bl] = [229, 233, 242];
                 TextArea {
                     buffer: &slot.buffer,
                     left: b.origin.x,
@@ -182,7 +181,7 @@ impl TextLayer {
                         right: b.bounds[2].ceil() as i32,
                         bottom: b.bounds[3].ceil() as i32,
                     },
-                    default_color: Color::rgb(r, g, bl),
+                    default_color: Color::rgb(229, 233, 242),
                     custom_glyphs: &[],
                 }
             })

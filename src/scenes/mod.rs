@@ -31,12 +31,6 @@ impl SceneView {
         }
     }
 
-    pub fn id(&self) -> SceneId {
-        match self {
-            SceneView::Memory(_) => SceneId::Memory,
-        }
-    }
-
     /// Brings the frame data up to date for the simulation's state `state` on `target` at `time`
     /// seconds of animation.
     pub fn update(&mut self, state: &Scene, target: Target, time: f32) -> UpdateStats {

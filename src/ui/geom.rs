@@ -53,10 +53,6 @@ impl Rect {
             && o.right() <= self.right() + 0.01
             && o.bottom() <= self.bottom() + 0.01
     }
-    /// Whether a point lies inside (left and top edges included).
-    pub fn contains_point(&self, p: Vec2) -> bool {
-        p.x >= self.x && p.x < self.right() && p.y >= self.y && p.y < self.bottom()
-    }
     /// (x, y, w, h) as an array, for GPU uniforms.
     pub fn to_array(&self) -> [f32; 4] {
         [self.x, self.y, self.w, self.h]
@@ -83,8 +79,6 @@ mod tests {
         // Off the top-left edge: clipped at 0.
         assert_eq!(Rect::new(-5.0, -1.0, 10.0, 2.0).to_px(1.0), [0, 0, 5, 1]);
         assert_eq!(Rect::new(1.0, 1.0, -3.0, 2.0).w, 0.0);
-        assert!(r.contains_point(Vec2::new(10.2, 3.5)));
-        assert!(!r.contains_point(Vec2::new(20.6, 3.5)));
         assert_eq!(r.center(), Vec2::new(15.4, 3.5));
     }
 }

@@ -22,7 +22,7 @@ pub struct UpdateStats {
     pub layout_rebuilt: bool,
     pub map_rebuilt: bool,
     pub shapes_rebuilt: bool,
-    /// The settled and the live text were rebuilt.
+    /// The settled text changed; the live text was rebuilt.
     pub settled_text: bool,
     pub live_text: bool,
 }
@@ -412,9 +412,13 @@ impl View {
                 .filter_map(|t| text_block(layout, t))
                 .collect()
         };
-        self.settled = blocks(false);
-        self.rev.settled = frame::next_revision();
-        st.settled_text = true;
+        // Settled text rarely changes: the renderer hears of it only when it did.
+        let settled = blocks(false);
+        if settled != self.settled {
+            self.settled = settled;
+            self.rev.settled = frame::next_revision();
+            st.settled_text = true;
+        }
         if live {
             self.live = blocks(true);
             self.rev.live = frame::next_revision();
