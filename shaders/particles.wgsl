@@ -104,7 +104,8 @@ fn vs_main(@builtin(vertex_index) vi: u32) -> VsOut {
         out.color = vec4<f32>(0.0);
         return out;
     }
-    out.clip = to_clip(p.pos - p.vel * (0.012 * trail));
+    // The trail never reaches back past where the particle started (it stays on its path).
+    out.clip = to_clip(p.pos - p.vel * min(0.012 * trail, p.max_life - p.life));
     let age = clamp(p.life / max(p.max_life, 0.001), 0.0, 1.0);
     // Gold with flash attention, cool blue otherwise; writes are paler.
     let cool = vec3<f32>(0.55, 0.85, 1.0);

@@ -54,6 +54,31 @@ pub enum Command {
     Run(RunArgs),
     /// Render one frame (or N frames, timed) headless to a PNG.
     Render(RenderArgs),
+    /// The venue check: play every state of the frame-rate matrix in the window (or headless) and
+    /// print each one's frame times, where the time goes, and whether it keeps up with the display.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Model, GPU and numbers (each state sets its own techniques, batch, context and speed).
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Window size in logical pixels (headless: the image size in physical pixels).
+    #[arg(long, value_name = "WxH", value_parser = parse_size, default_value = "1920x1080")]
+    pub size: (u32, u32),
+    /// Seconds each state plays.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+    /// Render offscreen instead of in a window (no display needed).
+    #[arg(long)]
+    pub headless: bool,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Graphics backend: auto, vulkan, gl, metal, dx12 (WGPU_BACKEND also works).
+    #[arg(long, value_name = "B")]
+    pub backend: Option<String>,
 }
 
 /// The scene's state: model and numbers plus the techniques and the clock.
@@ -736,6 +761,35 @@ pub fn run_render(cli_catalog: Option<&PathBuf>, a: &RenderArgs) -> Result<Strin
     Ok(out)
 }
 
+pub fn run_bench(cli_catalog: Option<&PathBuf>, a: &BenchArgs) -> Result<String, UsageError> {
+    let cat = load_catalog(cli_catalog)?;
+    let base = state_settings(&cat, &a.state)?;
+    let states = crate::app::bench::states(&base);
+    if a.headless {
+        let report = crate::app::headless::bench(&states, a.size, a.seconds, a.backend.as_deref())?;
+        return Ok(if a.json {
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        } else {
+            crate::app::bench::table(&report)
+        });
+    }
+    let opts = crate::app::RunOptions {
+        fullscreen: false,
+        frames: None,
+        seconds: None,
+        screenshot: None,
+        size: a.size,
+        backend: a.backend.clone(),
+        present: crate::app::present::PresentMode::Auto,
+        bench: Some(crate::app::BenchOptions {
+            states,
+            seconds: a.seconds,
+            json: a.json,
+        }),
+    };
+    Ok(crate::app::run(base, cat, opts)?)
+}
+
 pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, UsageError> {
     if a.screenshot.is_some() && a.frames.is_none() && a.seconds.is_none() {
         return Err(UsageError::Invalid(
@@ -753,6 +807,7 @@ pub fn run_window(cli_catalog: Option<&PathBuf>, a: &RunArgs) -> Result<String, 
         size: a.size,
         backend: a.scene.backend.clone(),
         present: a.present,
+        bench: None,
     };
     Ok(crate::app::run(settings, cat, opts)?)
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    kvscope::app::mark_launch();
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or(
             "warn,wgpu_core=warn,wgpu_hal=error,wgpu_hal::gles::egl=off,naga=warn",
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Some(Command::Table(a)) => cli::run_table(cli.catalog.as_ref(), a),
         Some(Command::Render(a)) => cli::run_render(cli.catalog.as_ref(), a),
         Some(Command::Run(a)) => cli::run_window(cli.catalog.as_ref(), a),
+        Some(Command::Bench(a)) => cli::run_bench(cli.catalog.as_ref(), a),
         None => cli::run_window(cli.catalog.as_ref(), &cli.run),
     };
     match result {

@@ -773,3 +773,56 @@ fn table_recomputes_the_seed_and_flags_its_wrong_cells() {
     let text = String::from_utf8(kvscope(&["table"]).stdout).unwrap();
     assert!(text.contains("61.04 GiB (seed: 62 GiB)"), "{text}");
 }
+
+#[test]
+fn bench_headless_plays_every_state_and_reports_it() {
+    rejects(&["bench", "--seconds", "0"], "more than 0 seconds");
+    rejects(&["bench", "--size", "0x100"], "0x100");
+    let out = kvscope(&[
+        "bench",
+        "--headless",
+        "--json",
+        "--seconds",
+        "0.4",
+        "--size",
+        "480x270",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && std::env::var_os("CI").is_none() && err.contains("adapter") {
+        eprintln!("skipping: {err}");
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    // Progress on stderr, one line per state.
+    assert_eq!(err.matches("bench ").count(), 6, "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["mode"], "headless");
+    assert_eq!(v["width"], 480);
+    let rows = v["rows"].as_array().unwrap();
+    let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["a", "b", "c", "d", "e", "f"]);
+    assert_eq!(rows[3]["state"], "static b128 100x");
+    for r in rows {
+        let (med, p95) = (
+            r["median_ms"].as_f64().unwrap(),
+            r["p95_ms"].as_f64().unwrap(),
+        );
+        assert!(med > 0.0 && p95 >= med, "{r}");
+        let fps = r["fps"].as_f64().unwrap();
+        assert!((fps - 1000.0 / med).abs() < 1e-6 * fps, "{r}");
+        assert!(r["banks"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["below_refresh"].as_bool().unwrap(), fps < 60.0, "{r}");
+    }
+    // The table names each state and flags those below the refresh rate.
+    let out = kvscope(&[
+        "bench",
+        "--headless",
+        "--seconds",
+        "0.2",
+        "--size",
+        "320x180",
+    ]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("kvscope bench: 320x180 headless"), "{s}");
+    assert!(s.contains("b1 100M CB+PA+FA 1x"), "{s}");
+}

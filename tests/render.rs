@@ -930,3 +930,90 @@ fn the_memory_apocalypse_turns_the_packages_red() {
     }
     assert_eq!(red, 5, "the H100's five active stacks");
 }
+
+/// Frames of `s` played at its speed, 1/60 s apart, drawn two ways by one renderer: brought up to
+/// date where they changed (into a target that keeps its pixels, as the window's copy presenter
+/// does) and drawn whole into another. Every `every`th frame both are read back and compared.
+/// Returns how many frames were drawn by damage and the largest damaged fraction.
+fn damage_matches_whole(s: &Settings, w: u32, h: u32, scale: f32, frames: u32) -> (u32, f64) {
+    use kvscope::app::host::Host;
+    use kvscope::frame::Target;
+    use kvscope::render::offscreen::Offscreen;
+    use kvscope::render::readback::read_rgba;
+    let Some(c) = ctx() else { return (0, 0.0) };
+    let c = c.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = kvscope::render::Renderer::new(
+        &c.device,
+        &c.queue,
+        kvscope::render::offscreen::FORMAT,
+        kvscope::render::particles::POOL_SOFTWARE,
+    );
+    r.set_cached(true);
+    r.set_bank_budget(Some(kvscope::render::Renderer::SOFTWARE_BANK_BUDGET));
+    let mut host = Host::new(r, kvscope::scenes::SceneId::Memory);
+    let target = Target {
+        width: w,
+        height: h,
+        scale,
+    };
+    let kept = Offscreen::new(&c.device, w, h);
+    let whole = Offscreen::new(&c.device, w, h);
+    let mut sim = kvscope::sim::Sim::new(s);
+    let (mut damaged, mut largest) = (0, 0.0f64);
+    for i in 0..frames {
+        let dt = 1.0 / 60.0;
+        sim.advance(dt);
+        host.prepare(&c, &sim.scene(), target, 1.0 + i as f32 * dt as f32);
+        let mut enc = c.device.create_command_encoder(&Default::default());
+        if let Some(rects) = host.render_onto(&mut enc, &kept.texture, &kept.view, i > 0) {
+            damaged += 1;
+            let area: u64 = rects.iter().map(|r| r[2] as u64 * r[3] as u64).sum();
+            largest = largest.max(area as f64 / (w as f64 * h as f64));
+        }
+        host.render(&mut enc, &whole.texture, &whole.view);
+        c.queue.submit(Some(enc.finish()));
+        if i % 10 == 9 {
+            let a = read_rgba(&c, &kept.texture).unwrap();
+            let b = read_rgba(&c, &whole.texture).unwrap();
+            let diff = a
+                .chunks_exact(4)
+                .zip(b.chunks_exact(4))
+                .position(|(p, q)| p != q);
+            if let Some(at) = diff {
+                let (x, y) = (at as u32 % w, at as u32 / w);
+                if std::env::var_os("KVSCOPE_KEEP_PNG").is_some() {
+                    use kvscope::render::readback::write_png;
+                    write_png(std::path::Path::new("/tmp/kept.png"), w, h, &a).ok();
+                    write_png(std::path::Path::new("/tmp/whole.png"), w, h, &b).ok();
+                }
+                panic!("frame {i}: the frame kept up to date by damage differs at ({x}, {y})");
+            }
+        }
+    }
+    (damaged, largest)
+}
+
+#[test]
+fn a_frame_kept_up_to_date_by_damage_equals_one_drawn_whole() {
+    // Ludicrous speed with continuous batching: sequences finish and arrive every few frames, the
+    // warning panel and its GPU icons change, particles stream; flash attention animates the die.
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.cb = true;
+    s.fa = true;
+    s.batch = 32;
+    s.speed = 100.0;
+    let (damaged, largest) = damage_matches_whole(&s, 1280, 720, 1.0, 60);
+    if ctx().is_none() {
+        return;
+    }
+    // Every frame after the first (a whole one) went by damage, or nearly: a layout change draws
+    // whole. Most of the frame is left alone.
+    assert!(damaged >= 50, "{damaged} of 60 frames by damage");
+    assert!(largest < 0.9, "damage reached {largest:.2} of the frame");
+    // Static batching at batch 128, a high-DPI target.
+    let mut s = settings("llama-3.1-8b", "h100");
+    s.batch = 128;
+    s.speed = 100.0;
+    let (damaged, _) = damage_matches_whole(&s, 1600, 900, 1.5, 40);
+    assert!(damaged >= 30, "{damaged} of 40 frames by damage");
+}

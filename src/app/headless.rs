@@ -137,6 +137,8 @@ pub struct Session<'a> {
     times: Vec<f64>,
     prep: Vec<f64>,
     rows_waiting_max: u32,
+    /// The last frame's time stepping the simulation, preparing, and rendering (waited for), ms.
+    pub split: [f64; 3],
 }
 
 impl<'a> Session<'a> {
@@ -191,6 +193,7 @@ impl<'a> Session<'a> {
             times: Vec::new(),
             prep: Vec::new(),
             rows_waiting_max: 0,
+            split: [0.0; 3],
         })
     }
 
@@ -218,6 +221,7 @@ impl<'a> Session<'a> {
     /// Advances `dt` seconds of wall time (the simulation at the settings' speed, the animation
     /// unless paused) and renders a frame, waiting for it.
     pub fn frame(&mut self, dt: f64) -> Result<(), RenderError> {
+        let t = Instant::now();
         if dt > 0.0 {
             self.sim.advance(dt);
             if !self.sim.settings.paused {
@@ -225,6 +229,7 @@ impl<'a> Session<'a> {
             }
         }
         let state = self.sim.scene();
+        let sim_ms = t.elapsed().as_secs_f64() * 1000.0;
         let start = Instant::now();
         self.host
             .prepare(self.ctx, &state, self.size, self.anim as f32);
@@ -234,7 +239,8 @@ impl<'a> Session<'a> {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
-        self.prep.push(start.elapsed().as_secs_f64() * 1000.0);
+        let prep_ms = start.elapsed().as_secs_f64() * 1000.0;
+        self.prep.push(prep_ms);
         self.host
             .render(&mut enc, &self.target.texture, &self.target.view);
         self.ctx.queue.submit(Some(enc.finish()));
@@ -244,7 +250,9 @@ impl<'a> Session<'a> {
             .map_err(|e| RenderError::Device(e.to_string()))?;
         let waiting = self.host.renderer().rows_waiting();
         self.rows_waiting_max = self.rows_waiting_max.max(waiting);
-        self.times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let total = start.elapsed().as_secs_f64() * 1000.0;
+        self.times.push(total);
+        self.split = [sim_ms, prep_ms, total - prep_ms];
         Ok(())
     }
 
@@ -278,4 +286,56 @@ impl<'a> Session<'a> {
             map,
         }
     }
+}
+
+/// `kvscope bench --headless`: every state played for `seconds` of wall time into an offscreen
+/// `size` target, each frame stepped by the real time since the last one (as the window steps),
+/// rendered and waited for. Progress goes to stderr. The refresh rate compared with is 60 Hz.
+pub fn bench(
+    states: &[super::bench::BenchState],
+    size: (u32, u32),
+    seconds: f64,
+    backend: Option<&str>,
+) -> Result<super::bench::BenchReport, RenderError> {
+    use super::bench::{BenchReport, Meter};
+    let instance = context::instance(backend, None)?;
+    let ctx = pollster::block_on(GpuContext::with_fallback(instance, None, backend.is_none()))?;
+    let mut rows = Vec::new();
+    let mut meter = Meter::default();
+    for (i, st) in states.iter().enumerate() {
+        eprintln!("bench {}/{}: {}", i + 1, states.len(), st.label);
+        let o = Options {
+            time: Some(0.0),
+            ..Options::new(size.0, size.1)
+        };
+        let mut session = Session::new(&ctx, &st.settings, &o)?;
+        meter.reset();
+        let start = Instant::now();
+        let mut last: Option<Instant> = None;
+        while start.elapsed().as_secs_f64() < seconds {
+            let now = Instant::now();
+            let dt = last.map_or(0.0, |l| now.duration_since(l).as_secs_f64().min(0.25));
+            let gap = last.map(|l| now.duration_since(l).as_secs_f64() * 1000.0);
+            last = Some(now);
+            session.frame(dt)?;
+            let [sim, prepare, draw] = session.split;
+            meter.frame(gap, sim, prepare, draw);
+        }
+        let banks = session
+            .host
+            .scene()
+            .memory()
+            .map_or(0, |v| v.map.banks as u64);
+        let particles = session.host.renderer().particle_pool();
+        rows.push(meter.row(st, banks, particles, 60.0));
+    }
+    Ok(BenchReport {
+        adapter: ctx.adapter_name.clone(),
+        mode: "headless".into(),
+        width: size.0,
+        height: size.1,
+        refresh_hz: 60.0,
+        seconds_per_state: seconds,
+        rows,
+    })
 }

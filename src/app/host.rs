@@ -46,6 +46,18 @@ impl Host {
         self.renderer.render(encoder, texture, view);
     }
 
+    /// Records the prepared frame into `view`; `retained`: it still holds the last frame
+    /// recorded into it. Returns the rectangles that changed (None: all of it).
+    pub fn render_onto(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        view: &wgpu::TextureView,
+        retained: bool,
+    ) -> Option<&[crate::frame::PxRect]> {
+        self.renderer.render_onto(encoder, texture, view, retained)
+    }
+
     /// Shows scene `id` from the next frame on, with a fresh view of it (the renderer uploads all
     /// of its frame data, whose revisions it has not seen).
     pub fn switch_scene(&mut self, id: SceneId) {

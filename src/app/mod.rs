@@ -4,9 +4,11 @@
 //! windows and lost or outdated surfaces are handled, never panics.
 
 pub mod actions;
+pub mod bench;
 pub mod headless;
 pub mod host;
 pub mod present;
+pub mod stats;
 
 use crate::catalog::Catalog;
 use crate::frame::Target;
@@ -15,10 +17,12 @@ use crate::render::{readback, Renderer};
 use crate::scenes::SceneId;
 use crate::sim::{Settings, Sim};
 use actions::{action_for, apply, Effect};
+use bench::{BenchReport, BenchRow, BenchState, Meter};
 use host::Host;
 use present::{Drawn, PresentError, PresentMode, Presenter};
+use stats::Samples;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use thiserror::Error;
 use winit::application::ApplicationHandler;
@@ -61,6 +65,37 @@ pub struct RunOptions {
     pub size: (u32, u32),
     pub backend: Option<String>,
     pub present: PresentMode,
+    /// Play these states one after another, measuring each (`kvscope bench`).
+    pub bench: Option<BenchOptions>,
+}
+
+/// What `kvscope bench` plays in the window.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub states: Vec<BenchState>,
+    pub seconds: f64,
+    pub json: bool,
+}
+
+/// A bench run in progress: the state playing, since when, and the rows so far.
+struct BenchRun {
+    opts: BenchOptions,
+    index: usize,
+    since: Instant,
+    meter: Meter,
+    rows: Vec<BenchRow>,
+}
+
+static LAUNCHED: OnceLock<Instant> = OnceLock::new();
+
+/// Notes the moment the program started (call first thing in `main`); the window reports its
+/// first frame on screen against it.
+pub fn mark_launch() {
+    LAUNCHED.get_or_init(Instant::now);
+}
+
+fn launched() -> Instant {
+    *LAUNCHED.get_or_init(Instant::now)
 }
 
 struct Gfx {
@@ -82,8 +117,14 @@ struct App {
     anim_time: f64,
     last: Option<Instant>,
     frames: u64,
-    /// Time between frames, recorded only for a run of `--frames` or `--seconds` (bounded).
-    frame_ms: Vec<f64>,
+    /// Time between frames, recorded only for a run of `--frames` or `--seconds` (the last
+    /// `stats::KEPT`, in room allocated once).
+    frame_ms: Samples,
+    /// This frame's time stepping the simulation, ms.
+    sim_ms: f64,
+    /// Milliseconds from launch to the first frame on screen.
+    first_frame_ms: Option<f64>,
+    bench: Option<BenchRun>,
     modifiers: ModifiersState,
     started: Instant,
     /// When the next frame is due (paced runs).
@@ -94,13 +135,23 @@ struct App {
     finish_frames: u32,
 }
 
-/// Most frame gaps a run keeps for its median.
-const MAX_RECORDED_FRAMES: usize = 1 << 20;
-
 /// Opens the window and runs until it is closed (or `frames` frames are drawn).
 pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<String, AppError> {
     let event_loop = EventLoop::new().map_err(|e| AppError::EventLoop(e.to_string()))?;
     event_loop.set_control_flow(ControlFlow::Poll);
+    let mut settings = settings;
+    let bench = opts.bench.clone().map(|b| {
+        if let Some(first) = b.states.first() {
+            settings = first.settings.clone();
+        }
+        BenchRun {
+            opts: b,
+            index: 0,
+            since: Instant::now(),
+            meter: Meter::default(),
+            rows: Vec::new(),
+        }
+    });
     let sim = Sim::new(&settings);
     let now = Instant::now();
     let mut app = App {
@@ -113,7 +164,10 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
         anim_time: 0.0,
         last: None,
         frames: 0,
-        frame_ms: Vec::new(),
+        frame_ms: Samples::new(stats::KEPT),
+        sim_ms: 0.0,
+        first_frame_ms: None,
+        bench,
         modifiers: ModifiersState::default(),
         started: now,
         next_frame: now,
@@ -126,26 +180,101 @@ pub fn run(settings: Settings, catalog: Catalog, opts: RunOptions) -> Result<Str
     if let Some(e) = app.error {
         return Err(e);
     }
-    let mut out = String::new();
-    if !app.frame_ms.is_empty() {
-        let mut v = app.frame_ms.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
-        let med = v[v.len() / 2];
-        out.push_str(&format!(
-            "{} frames: median {:.2} ms between frames ({:.1} fps)\n",
-            app.frames,
-            med,
-            1000.0 / med.max(1e-6)
-        ));
-    }
-    Ok(out)
+    Ok(app.summary())
 }
 
 impl App {
+    /// What the run prints: the bench's table (or JSON), or the frame times of a measured run.
+    fn summary(&self) -> String {
+        if let Some(b) = &self.bench {
+            let report = BenchReport {
+                adapter: self
+                    .gfx
+                    .as_ref()
+                    .map(|g| g.ctx.adapter_name.clone())
+                    .unwrap_or_default(),
+                mode: "window".into(),
+                width: self.gfx.as_ref().map_or(0, |g| g.presenter.size().0),
+                height: self.gfx.as_ref().map_or(0, |g| g.presenter.size().1),
+                refresh_hz: 1.0 / self.frame_interval().as_secs_f64(),
+                seconds_per_state: b.opts.seconds,
+                rows: b.rows.clone(),
+            };
+            return if b.opts.json {
+                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+            } else {
+                bench::table(&report)
+            };
+        }
+        let mut out = String::new();
+        if let (Some(med), Some(p95)) = (self.frame_ms.median(), self.frame_ms.p95()) {
+            out.push_str(&format!(
+                "{} frames: median {:.2} ms between frames ({:.1} fps), p95 {:.2} ms ({:.2}x the median)\n",
+                self.frames,
+                med,
+                1000.0 / med.max(1e-6),
+                p95,
+                p95 / med.max(1e-6)
+            ));
+            if let Some(first) = self.first_frame_ms {
+                out.push_str(&format!(
+                    "first frame on screen {first:.0} ms after launch\n"
+                ));
+            }
+        }
+        out
+    }
+
+    /// After a bench frame: its numbers to the state's meter, and the next state when this one
+    /// has played long enough (the last one ends the run).
+    fn bench_frame(&mut self, el: &ActiveEventLoop, gap: Option<f64>, prepare: f64, draw: f64) {
+        let refresh = 1.0 / self.frame_interval().as_secs_f64();
+        let Some(b) = &mut self.bench else {
+            return;
+        };
+        if b.index == 0 && b.meter.frames == 0 {
+            // The first state starts with the first frame on screen, not with the window.
+            eprintln!(
+                "bench 1/{}: {}",
+                b.opts.states.len(),
+                b.opts.states[0].label
+            );
+            b.since = Instant::now();
+        }
+        b.meter.frame(gap, self.sim_ms, prepare, draw);
+        if b.since.elapsed().as_secs_f64() < b.opts.seconds {
+            return;
+        }
+        let Some(g) = &self.gfx else {
+            return;
+        };
+        let banks = g.host.scene().memory().map_or(0, |v| v.map.banks as u64);
+        let particles = g.host.renderer().particle_pool();
+        let st = &b.opts.states[b.index];
+        b.rows.push(b.meter.row(st, banks, particles, refresh));
+        b.index += 1;
+        let Some(next) = b.opts.states.get(b.index) else {
+            el.exit();
+            return;
+        };
+        eprintln!(
+            "bench {}/{}: {}",
+            b.index + 1,
+            b.opts.states.len(),
+            next.label
+        );
+        self.settings = next.settings.clone();
+        self.sim = Sim::new(&self.settings);
+        self.anim_time = 0.0;
+        self.last = None;
+        b.meter.reset();
+        b.since = Instant::now();
+    }
+
     /// Normal use draws at the display's refresh rate (a kiosk should not burn its cores on frames
     /// nobody sees); a run of `--frames` draws as fast as it can, for measurements.
     fn paced(&self) -> bool {
-        self.opts.frames.is_none()
+        self.opts.frames.is_none() && self.bench.is_none()
     }
 
     /// Seconds between frames at the display's refresh rate (60 Hz when it does not say).
@@ -183,6 +312,8 @@ impl App {
             .create_surface(window.clone())
             .map_err(|e| AppError::Surface(e.to_string()))?;
         let ctx = pollster::block_on(GpuContext::new(instance, Some(&surface)))?;
+        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+        log::info!("launch: adapter and device after {:.0} ms", ms(launched()));
         let readable = self.opts.screenshot.is_some();
         let copy = match self.opts.present {
             PresentMode::Auto => ctx.software,
@@ -217,6 +348,7 @@ impl App {
         if cached {
             renderer.set_bank_budget(Some(Renderer::SOFTWARE_BANK_BUDGET));
         }
+        log::info!("launch: pipelines built after {:.0} ms", ms(launched()));
         log::info!(
             "window {}x{} @{} on {}, presented by {}",
             size.width,
@@ -241,15 +373,16 @@ impl App {
     }
 
     /// Steps the clocks by the time since the last frame (recorded for measurements) and sets when
-    /// the next frame is due.
-    fn tick(&mut self) {
+    /// the next frame is due. Returns the time since the last frame, ms.
+    fn tick(&mut self) -> Option<f64> {
         let now = Instant::now();
         let gap = self
             .last
             .map(|l| now.duration_since(l).as_secs_f64())
             .unwrap_or(0.0);
         let measuring = self.opts.frames.is_some() || self.opts.seconds.is_some();
-        if self.last.is_some() && measuring && self.frame_ms.len() < MAX_RECORDED_FRAMES {
+        let had_last = self.last.is_some();
+        if had_last && measuring {
             // The real gap, however long: a stall is what a measurement must see.
             self.frame_ms.push(gap * 1000.0);
         }
@@ -263,11 +396,14 @@ impl App {
         if !self.settings.paused {
             self.anim_time += dt;
         }
+        let t = Instant::now();
         self.sim.advance(dt);
+        self.sim_ms = t.elapsed().as_secs_f64() * 1000.0;
+        had_last.then_some(gap * 1000.0)
     }
 
     fn frame(&mut self, el: &ActiveEventLoop) {
-        self.tick();
+        let gap = self.tick();
         let Some(g) = &mut self.gfx else {
             return;
         };
@@ -297,16 +433,26 @@ impl App {
             height: h,
             scale: g.window.scale_factor() as f32,
         };
+        let t = Instant::now();
         g.host
             .prepare(&g.ctx, &state, target, self.anim_time as f32);
+        let prepare = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
         let host = &g.host;
-        let drawn = g
-            .presenter
-            .draw(&g.ctx, |enc, texture, view| host.render(enc, texture, view));
+        let drawn = g.presenter.draw(&g.ctx, |enc, texture, view, retained| {
+            host.render_onto(enc, texture, view, retained)
+        });
+        let draw = t.elapsed().as_secs_f64() * 1000.0;
         if drawn == Drawn::Skipped {
             return;
         }
+        if self.first_frame_ms.is_none() {
+            let ms = launched().elapsed().as_secs_f64() * 1000.0;
+            log::info!("first frame on screen {ms:.0} ms after launch");
+            self.first_frame_ms = Some(ms);
+        }
         self.frames += 1;
+        self.bench_frame(el, gap, prepare, draw);
         if self.finishing {
             self.finish(el);
         }

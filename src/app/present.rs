@@ -10,6 +10,7 @@
 //! Both keep the frame size in physical pixels, clamped to what the adapter renders; a zero-size
 //! (minimized) window draws nothing, and a lost or outdated surface is rebuilt, never a panic.
 
+use crate::frame::PxRect;
 use crate::render::context::GpuContext;
 use crate::render::offscreen::Offscreen;
 use crate::render::readback;
@@ -65,17 +66,71 @@ pub enum Drawn {
 /// The copy way's frame and two read-back buffers: while one frame is copied to the window, the
 /// next one renders into the other (so the window shows each frame one frame late, and the CPU's
 /// cores are not idle while the rasterizer waits on a single-threaded copy, or the other way round).
+/// The frame keeps its pixels, so the renderer brings it up to date only where it changed; each
+/// buffer, and the window's buffer, then catch up with only the rectangles they lack.
 struct CopyTarget {
     offscreen: Offscreen,
+    /// A frame has been recorded into `offscreen`.
+    drawn: bool,
     staging: [wgpu::Buffer; 2],
+    /// What each read-back buffer lacks of the frame.
+    behind: [Behind; 2],
+    /// What changed in the frame read back into each buffer (the window's buffer lacks it).
+    changed: [Behind; 2],
     /// The buffer the next frame is read back into.
     next: usize,
     /// A frame read back (or being read back) and not yet shown: its buffer and submission.
     pending: Option<(usize, wgpu::SubmissionIndex)>,
 }
 
+/// Rectangles (physical x, y, w, h) a copy of the frame lacks, or all of it. Rectangles may
+/// overlap (copying a pixel twice is harmless); past `Behind::MAX` it is all.
+#[derive(Debug, Default)]
+struct Behind {
+    all: bool,
+    rects: Vec<PxRect>,
+}
+
+impl Behind {
+    const MAX: usize = 2048;
+
+    fn everything() -> Behind {
+        Behind {
+            all: true,
+            rects: Vec::new(),
+        }
+    }
+
+    /// Adds a frame's changes (None: all of it).
+    fn add(&mut self, changed: Option<&[PxRect]>) {
+        match changed {
+            _ if self.all => {}
+            Some(r) if self.rects.len() + r.len() <= Self::MAX => self.rects.extend_from_slice(r),
+            _ => {
+                self.all = true;
+                self.rects.clear();
+            }
+        }
+    }
+
+    fn add_behind(&mut self, other: &Behind) {
+        if other.all {
+            self.add(None);
+        } else {
+            self.add(Some(&other.rects));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.all = false;
+        self.rects.clear();
+    }
+}
+
 type SoftSurface = softbuffer::Surface<Arc<Window>, Arc<Window>>;
 
+// One per window: the larger variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Way {
     Surface {
         surface: wgpu::Surface<'static>,
@@ -88,6 +143,10 @@ enum Way {
         target: Option<CopyTarget>,
         /// The size softbuffer's buffer has.
         soft_size: (u32, u32),
+        /// What the window's buffer lacks of the frame shown next.
+        soft_behind: Behind,
+        /// The damage handed to the window (kept, so showing a frame does not allocate).
+        soft_rects: Vec<softbuffer::Rect>,
     },
 }
 
@@ -183,6 +242,8 @@ impl Presenter {
                 surface,
                 target: None,
                 soft_size: (0, 0),
+                soft_behind: Behind::everything(),
+                soft_rects: Vec::new(),
             },
             window,
             width: 0,
@@ -251,12 +312,10 @@ impl Presenter {
         }
     }
 
-    /// Records a frame with `record(encoder, texture, view)` and shows it.
-    pub fn draw(
-        &mut self,
-        ctx: &GpuContext,
-        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView),
-    ) -> Drawn {
+    /// Records a frame with `record(encoder, texture, view, retained)` and shows it. `retained`:
+    /// the texture holds the last frame recorded into it; `record` returns the rectangles it
+    /// changed, or None when it drew the whole frame.
+    pub fn draw<'d>(&mut self, ctx: &GpuContext, record: impl Record<'d>) -> Drawn {
         let (w, h) = (self.width, self.height);
         if w == 0 || h == 0 {
             return Drawn::Skipped;
@@ -309,11 +368,11 @@ impl Presenter {
         }
     }
 
-    fn draw_surface(
+    fn draw_surface<'d>(
         &mut self,
         ctx: &GpuContext,
         mut enc: wgpu::CommandEncoder,
-        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView),
+        record: impl Record<'d>,
     ) -> Drawn {
         let Some(frame) = self.next_texture(ctx) else {
             return Drawn::Skipped;
@@ -321,7 +380,8 @@ impl Presenter {
         let view = frame
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
-        record(&mut enc, &frame.texture, &view);
+        // A swapchain's textures do not keep the last frame.
+        record(&mut enc, &frame.texture, &view, false);
         ctx.queue.submit(Some(enc.finish()));
         if self.capture {
             match readback::read_rgba(ctx, &frame.texture) {
@@ -339,11 +399,11 @@ impl Presenter {
     }
 
     /// Renders into the copy target, reads it back, and shows the frame read back the time before.
-    fn draw_copy(
+    fn draw_copy<'d>(
         &mut self,
         ctx: &GpuContext,
         mut enc: wgpu::CommandEncoder,
-        record: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView),
+        record: impl Record<'d>,
     ) -> Drawn {
         let (w, h) = (self.width, self.height);
         let Way::Copy { target, .. } = &mut self.way else {
@@ -358,27 +418,47 @@ impl Presenter {
         let Some(t) = target.as_mut() else {
             return Drawn::Skipped;
         };
-        record(&mut enc, &t.offscreen.texture, &t.offscreen.view);
+        let changed = record(&mut enc, &t.offscreen.texture, &t.offscreen.view, t.drawn);
+        t.drawn = true;
         let cur = t.next;
-        readback::copy(&mut enc, &t.offscreen.texture, &t.staging[cur]);
+        // Both buffers lack this frame's changes; the one read back now catches up.
+        for b in &mut t.behind {
+            b.add(changed);
+        }
+        t.changed[cur].clear();
+        t.changed[cur].add(changed);
+        if t.behind[cur].all {
+            readback::copy(&mut enc, &t.offscreen.texture, &t.staging[cur]);
+        } else {
+            for r in &t.behind[cur].rects {
+                readback::copy_rect(&mut enc, &t.offscreen.texture, &t.staging[cur], *r);
+            }
+        }
+        t.behind[cur].clear();
+        t.next = 1 - cur;
+        // The frame read back last time (nothing yet at the first frame), mapped by now.
+        let prev = t.pending.take().and_then(|(show, index)| {
+            let wait = wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            };
+            match ctx.device.poll(wait) {
+                Ok(_) => Some(show),
+                Err(e) => {
+                    log::warn!("frame not finished: {e}");
+                    t.staging[show].unmap();
+                    None
+                }
+            }
+        });
         let index = ctx.queue.submit(Some(enc.finish()));
         t.staging[cur]
             .slice(..)
             .map_async(wgpu::MapMode::Read, |_| {});
-        t.next = 1 - cur;
-        // Show the previous frame while this one renders (nothing yet at the first frame).
-        let Some((show, index)) = t.pending.replace((cur, index)) else {
+        t.pending = Some((cur, index));
+        let Some(show) = prev else {
             return Drawn::Skipped;
         };
-        let wait = wgpu::PollType::Wait {
-            submission_index: Some(index),
-            timeout: None,
-        };
-        if let Err(e) = ctx.device.poll(wait) {
-            log::warn!("frame not finished: {e}");
-            t.staging[show].unmap();
-            return Drawn::Skipped;
-        }
         let shown = self.show(show);
         if let Way::Copy {
             target: Some(t), ..
@@ -396,6 +476,8 @@ impl Presenter {
             surface,
             target: Some(t),
             soft_size,
+            soft_behind,
+            soft_rects,
             ..
         } = &mut self.way
         else {
@@ -417,7 +499,9 @@ impl Presenter {
                 return Drawn::Skipped;
             }
             *soft_size = (w, h);
+            soft_behind.add(None);
         }
+        soft_behind.add_behind(&t.changed[show]);
         let mut out = match surface.buffer_mut() {
             Ok(out) => out,
             Err(e) => {
@@ -425,15 +509,29 @@ impl Presenter {
                 return Drawn::Skipped;
             }
         };
-        copy_rows(&data, w as usize, h as usize, &mut out);
+        // A buffer that has not been shown holds nothing yet.
+        if out.age() == 0 {
+            soft_behind.add(None);
+        }
+        soft_rects.clear();
+        if soft_behind.all {
+            copy_rows(&data, w as usize, h as usize, &mut out);
+            soft_rects.push(soft_rect([0, 0, w, h]));
+        } else {
+            copy_rects(&data, w as usize, &soft_behind.rects, &mut out);
+            soft_rects.extend(soft_behind.rects.iter().map(|r| soft_rect(*r)));
+        }
         if self.capture {
             let px = readback::unpad_rows(&data, w as usize, h as usize, true);
             self.captured = Some((w, h, px));
             self.capture = false;
         }
         self.window.pre_present_notify();
-        match out.present() {
-            Ok(()) => Drawn::Presented,
+        match out.present_with_damage(soft_rects) {
+            Ok(()) => {
+                soft_behind.clear();
+                Drawn::Presented
+            }
             Err(e) => {
                 log::warn!("cannot present: {e}");
                 Drawn::Skipped
@@ -448,45 +546,105 @@ impl CopyTarget {
         let staging = || readback::buffer(&ctx.device, "present staging", w, h);
         CopyTarget {
             offscreen: Offscreen::with_format(&ctx.device, w, h, COPY_FORMAT),
+            drawn: false,
             staging: [staging(), staging()],
+            behind: [Behind::everything(), Behind::everything()],
+            changed: [Behind::everything(), Behind::everything()],
             next: 0,
             pending: None,
         }
     }
 }
 
-/// Copies read-back BGRA rows into 0RGB words (alpha byte cleared), on as many threads as there
-/// are cores: the rasterizer's threads are idle while this runs.
-pub fn copy_rows(src: &[u8], w: usize, h: usize, dst: &mut [u32]) {
-    let rows = h.min(dst.len() / w.max(1)).min(readback::rows_in(src, w));
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let per = rows.div_ceil(threads).max(1);
+/// How a frame is recorded: `(encoder, texture, view, retained)`, returning the rectangles that
+/// changed (None: all of it).
+pub trait Record<'d>:
+    FnOnce(&mut wgpu::CommandEncoder, &wgpu::Texture, &wgpu::TextureView, bool) -> Option<&'d [PxRect]>
+{
+}
+
+impl<'d, F> Record<'d> for F where
+    F: FnOnce(
+        &mut wgpu::CommandEncoder,
+        &wgpu::Texture,
+        &wgpu::TextureView,
+        bool,
+    ) -> Option<&'d [PxRect]>
+{
+}
+
+/// A damage rectangle for softbuffer (non-empty by construction: damage rectangles are).
+fn soft_rect(r: PxRect) -> softbuffer::Rect {
+    softbuffer::Rect {
+        x: r[0],
+        y: r[1],
+        width: NonZeroU32::new(r[2]).unwrap_or(NonZeroU32::MIN),
+        height: NonZeroU32::new(r[3]).unwrap_or(NonZeroU32::MIN),
+    }
+}
+
+/// Pixels of a row (BGRA bytes) as 0RGB words: the alpha byte cleared.
+fn row_words(src: &[u8], out: &mut [u32]) {
+    match bytemuck::try_cast_slice::<u8, u32>(src) {
+        // Little-endian BGRA bytes are ARGB words: clear the alpha byte.
+        Ok(words) if cfg!(target_endian = "little") => {
+            for (o, p) in out.iter_mut().zip(words) {
+                *o = p & 0x00FF_FFFF;
+            }
+        }
+        _ => {
+            for (o, px) in out.iter_mut().zip(src.chunks_exact(4)) {
+                *o = u32::from_le_bytes([px[0], px[1], px[2], 0]);
+            }
+        }
+    }
+}
+
+/// Copies rectangles `rects` (x, y, w, h) of read-back BGRA rows of a `w`-pixel frame into the same
+/// places of `dst` as 0RGB words; a large copy is shared out among the cores in bands of rows.
+pub fn copy_rects(src: &[u8], w: usize, rects: &[PxRect], dst: &mut [u32]) {
+    let rows = (dst.len() / w.max(1)).min(readback::rows_in(src, w));
+    let area: usize = rects.iter().map(|r| r[2] as usize * r[3] as usize).sum();
+    // Threads pay off only for large copies (a whole frame after a resize, say).
+    let threads = if area < 1 << 20 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8)
+    };
+    let band = rows.div_ceil(threads).max(1);
+    let dst = &mut dst[..rows * w];
+    if threads == 1 {
+        copy_band(src, w, rects, 0, dst);
+        return;
+    }
     std::thread::scope(|s| {
-        for (i, chunk) in dst[..rows * w].chunks_mut(per * w).enumerate() {
-            let first = i * per;
-            s.spawn(move || {
-                for (r, out) in chunk.chunks_exact_mut(w).enumerate() {
-                    let row = readback::row(src, w, first + r);
-                    match bytemuck::try_cast_slice::<u8, u32>(row) {
-                        // Little-endian BGRA bytes are ARGB words: clear the alpha byte.
-                        Ok(words) if cfg!(target_endian = "little") => {
-                            for (o, p) in out.iter_mut().zip(words) {
-                                *o = p & 0x00FF_FFFF;
-                            }
-                        }
-                        _ => {
-                            for (o, px) in out.iter_mut().zip(row.chunks_exact(4)) {
-                                *o = u32::from_le_bytes([px[0], px[1], px[2], 0]);
-                            }
-                        }
-                    }
-                }
-            });
+        for (i, chunk) in dst.chunks_mut(band * w).enumerate() {
+            s.spawn(move || copy_band(src, w, rects, i * band, chunk));
         }
     });
+}
+
+/// Copies a whole `w` x `h` frame of read-back BGRA rows into `dst` as 0RGB words.
+pub fn copy_rows(src: &[u8], w: usize, h: usize, dst: &mut [u32]) {
+    copy_rects(src, w, &[[0, 0, w as u32, h as u32]], dst);
+}
+
+/// The parts of `rects` in rows `first..` of a `w`-pixel frame, into `band` (those rows).
+fn copy_band(src: &[u8], w: usize, rects: &[PxRect], first: usize, band: &mut [u32]) {
+    let end = first + band.len() / w.max(1);
+    for r in rects {
+        let x0 = (r[0] as usize).min(w);
+        let x1 = (x0 + r[2] as usize).min(w);
+        let y0 = (r[1] as usize).max(first);
+        let y1 = (r[1] as usize + r[3] as usize).min(end);
+        for y in y0..y1 {
+            let out = &mut band[(y - first) * w + x0..(y - first) * w + x1];
+            row_words(&readback::row(src, w, y)[x0 * 4..x1 * 4], out);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -509,6 +667,37 @@ mod tests {
         assert_eq!(dst[2], 0x00C8_0A02);
         assert_eq!(dst[4], 0x00C8_0B01);
         assert!(dst.iter().all(|p| p >> 24 == 0));
+    }
+
+    #[test]
+    fn rectangles_copy_only_themselves_on_one_thread_or_several() {
+        // A 1100 x 1000 frame whose pixel (x, y) is BGRA (x % 256, y % 256, 7, 255).
+        let (w, h) = (1100usize, 1000usize);
+        let pad = readback::padded_row(w as u32) as usize;
+        let mut src = vec![0u8; pad * h];
+        for y in 0..h {
+            for x in 0..w {
+                let o = y * pad + x * 4;
+                src[o..o + 4].copy_from_slice(&[(x % 256) as u8, (y % 256) as u8, 7, 255]);
+            }
+        }
+        let word = |x: usize, y: usize| 0x0007_0000 | ((y % 256) as u32) << 8 | (x % 256) as u32;
+        // Small: one thread. Two rectangles; everything else keeps its old value.
+        let mut dst = vec![1u32; w * h];
+        copy_rects(&src, w, &[[10, 20, 5, 3], [1090, 998, 10, 2]], &mut dst);
+        assert_eq!(dst[20 * w + 10], word(10, 20));
+        assert_eq!(dst[22 * w + 14], word(14, 22));
+        assert_eq!(dst[999 * w + 1099], word(1099, 999));
+        assert_eq!(dst[20 * w + 15], 1);
+        assert_eq!(dst[23 * w + 10], 1);
+        assert_eq!(dst.iter().filter(|&&p| p != 1).count(), 5 * 3 + 10 * 2);
+        // The whole frame (over a million pixels): bands on several threads.
+        let mut dst = vec![1u32; w * h];
+        copy_rows(&src, w, h, &mut dst);
+        assert!(dst
+            .iter()
+            .enumerate()
+            .all(|(i, &p)| p == word(i % w, i / w)));
     }
 
     #[test]

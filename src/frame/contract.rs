@@ -27,6 +27,8 @@ pub const SLOT_RESERVED: u32 = 2;
 pub const SLOT_SCORES: u32 = 3;
 pub const SLOT_GHOST: u32 = 4;
 pub const SLOT_HEADROOM: u32 = 5;
+/// The background (the renderer writes it from `FrameData::background`).
+pub const SLOT_BACKGROUND: u32 = 6;
 /// Sequence colours take slots `SLOT_SEQUENCES..SLOT_SEQUENCES + SEQUENCE_SLOTS`.
 pub const SLOT_SEQUENCES: u32 = 8;
 pub const SEQUENCE_SLOTS: u32 = 16;
@@ -47,7 +49,7 @@ pub const WAVES: u32 = 3;
 pub const WAVE_SEGMENTS: u32 = 240;
 
 /// Every constant above by its WGSL name and type, for the shaders' prelude.
-pub const WGSL_U32: [(&str, u32); 27] = [
+pub const WGSL_U32: [(&str, u32); 28] = [
     ("KIND_FREE", KIND_FREE),
     ("KIND_WEIGHTS", KIND_WEIGHTS),
     ("KIND_KV", KIND_KV),
@@ -66,6 +68,7 @@ pub const WGSL_U32: [(&str, u32); 27] = [
     ("SLOT_SCORES", SLOT_SCORES),
     ("SLOT_GHOST", SLOT_GHOST),
     ("SLOT_HEADROOM", SLOT_HEADROOM),
+    ("SLOT_BACKGROUND", SLOT_BACKGROUND),
     ("SLOT_SEQUENCES", SLOT_SEQUENCES),
     ("SEQUENCE_SLOTS", SEQUENCE_SLOTS),
     ("ANIM_NONE", ANIM_NONE),

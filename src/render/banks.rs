@@ -8,7 +8,7 @@
 
 use super::buffer::GpuBuffer;
 use super::gpu::BANK_GRID_ATTRIBUTES;
-use crate::frame::BankGrid;
+use crate::frame::{BankGrid, PxRect};
 use std::ops::Range;
 
 /// Where a grid's rows are on the target: for redrawing some rows through a scissor.
@@ -241,13 +241,28 @@ impl BanksPipeline {
             pass.draw(0..4, 0..count);
             return;
         };
-        for r in ranges {
-            for (i, g) in self.geoms.iter().enumerate() {
+        for (i, [x, y, cw, ch]) in self.row_rects(ranges, w, h) {
+            pass.set_scissor_rect(x, y, cw, ch);
+            pass.draw(0..4, i as u32..i as u32 + 1);
+        }
+        pass.set_scissor_rect(0, 0, w, h);
+    }
+
+    /// The physical rectangles (x, y, w, h) rows `ranges` cover on a `w` x `h` target, with the
+    /// grid each is in.
+    pub fn row_rects<'a>(
+        &'a self,
+        ranges: &'a [Range<u32>],
+        w: u32,
+        h: u32,
+    ) -> impl Iterator<Item = (usize, PxRect)> + 'a {
+        ranges.iter().flat_map(move |r| {
+            self.geoms.iter().enumerate().filter_map(move |(i, g)| {
                 // The part of this range in grid i.
                 let a = r.start.max(g.first_row);
                 let b = r.end.min(g.first_row + g.rows);
                 if a >= b {
-                    continue;
+                    return None;
                 }
                 let top = (g.y0 + (a - g.first_row) as f32 * g.pitch).floor().max(0.0) as u32;
                 let bottom = (g.y0 + (b - 1 - g.first_row) as f32 * g.pitch + g.size)
@@ -255,13 +270,9 @@ impl BanksPipeline {
                     .max(0.0) as u32;
                 let (x0, y0) = (g.x0.min(w), top.min(h));
                 let (x1, y1) = (g.x1.min(w), bottom.min(h));
-                if x1 > x0 && y1 > y0 {
-                    pass.set_scissor_rect(x0, y0, x1 - x0, y1 - y0);
-                    pass.draw(0..4, i as u32..i as u32 + 1);
-                }
-            }
-        }
-        pass.set_scissor_rect(0, 0, w, h);
+                (x1 > x0 && y1 > y0).then_some((i, [x0, y0, x1 - x0, y1 - y0]))
+            })
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod banks;
 pub mod buffer;
 pub mod context;
+pub mod damage;
 pub mod gpu;
 pub mod offscreen;
 pub mod particles;

@@ -233,6 +233,11 @@ impl ParticlesPipeline {
         queue.write_buffer(&self.params_buf, 0, bytemuck::bytes_of(&params));
     }
 
+    /// Particles in the pool.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
     /// The next frame moves the pool on from the buffer the last one wrote.
     pub fn advance(&mut self) {
         self.write = 1 - self.write;

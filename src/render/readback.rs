@@ -26,25 +26,46 @@ pub fn buffer(device: &wgpu::Device, label: &str, width: u32, height: u32) -> wg
 
 /// Records a copy of the whole texture into `buffer` (made by `buffer` for its size).
 pub fn copy(encoder: &mut wgpu::CommandEncoder, texture: &wgpu::Texture, buffer: &wgpu::Buffer) {
-    let (width, height) = (texture.width(), texture.height());
+    copy_rect(
+        encoder,
+        texture,
+        buffer,
+        [0, 0, texture.width(), texture.height()],
+    );
+}
+
+/// Records a copy of rectangle `r` (x, y, w, h, inside the texture) of the texture into the same
+/// place of `buffer` (made by `buffer` for the texture's size): the rest of the buffer keeps
+/// what it held.
+pub fn copy_rect(
+    encoder: &mut wgpu::CommandEncoder,
+    texture: &wgpu::Texture,
+    buffer: &wgpu::Buffer,
+    r: [u32; 4],
+) {
+    let padded = padded_row(texture.width());
     encoder.copy_texture_to_buffer(
         wgpu::TexelCopyTextureInfo {
             texture,
             mip_level: 0,
-            origin: wgpu::Origin3d::ZERO,
+            origin: wgpu::Origin3d {
+                x: r[0],
+                y: r[1],
+                z: 0,
+            },
             aspect: wgpu::TextureAspect::All,
         },
         wgpu::TexelCopyBufferInfo {
             buffer,
             layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(padded_row(width)),
-                rows_per_image: Some(height),
+                offset: r[1] as u64 * padded as u64 + r[0] as u64 * 4,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(r[3]),
             },
         },
         wgpu::Extent3d {
-            width,
-            height,
+            width: r[2],
+            height: r[3],
             depth_or_array_layers: 1,
         },
     );

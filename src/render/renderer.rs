@@ -5,13 +5,14 @@
 //! redraw is lost.
 
 use super::banks::{coalesce, BanksPipeline};
+use super::damage::Tiles;
 use super::gpu::{Globals, GLOBALS_SIZE};
 use super::offscreen::Offscreen;
 use super::particles::ParticlesPipeline;
 use super::shapes::ShapesPipeline;
 use super::static_layer::{clip, copy_rects, gaps, DirtyRows};
 use super::text::{TextLayer, TextShared};
-use super::waves::WavesPipeline;
+use super::waves::{FillPipeline, WavesPipeline};
 use crate::frame::{FrameData, PxRect};
 use std::cell::Cell;
 use std::ops::Range;
@@ -49,9 +50,38 @@ struct Plan {
     /// Rows of banks to redraw into it, and panels (background and live text).
     rows: Vec<Range<u32>>,
     panels: Vec<PxRect>,
+    /// What of the frame differs from the last recorded frame, as disjoint rectangles (when
+    /// the frame keeps its pixels between frames, only these are brought up to date).
+    damage: Vec<PxRect>,
     /// The plan was recorded.
     recorded: Cell<bool>,
 }
+
+/// What changes in the frame: where its moving parts (waves, the layer over the banks,
+/// particles) draw this frame and drew in the last recorded one, and this frame's damage.
+#[derive(Default)]
+struct Damage {
+    now: Tiles,
+    prev: Tiles,
+    /// The waves' footprint, and the tiles the gaps between static rectangles touch (waves
+    /// show only there), for the geometry revision they were made for.
+    waves: Tiles,
+    gaps: Tiles,
+    gaps_for: u64,
+    /// The particles' paths, for the sources, die and scale they were marked for.
+    paths: Tiles,
+    paths_for: (Vec<[f32; 4]>, [f32; 4], f32),
+    /// Paths of sources gone, kept while particles may still travel them (seconds left).
+    old_paths: Tiles,
+    old_left: f32,
+    frame: Tiles,
+    /// A spare rectangle list (the last plan's), so planning does not allocate.
+    spare: Vec<PxRect>,
+}
+
+/// Seconds a particle lives at most (`shaders/particles.wgsl`: 1.3 x its travel time, which is at
+/// most 1.4 s / 0.5^0.35), rounded up.
+const PARTICLE_LIFE_MAX: f32 = 2.5;
 
 /// The static layer and what of it waits to be redrawn.
 struct Cache {
@@ -72,6 +102,10 @@ struct Cache {
     /// Panels whose live text changed: redrawn into the static layer.
     dirty_panels: Vec<PxRect>,
     static_rects: Vec<PxRect>,
+    /// Scratch: bounds of changed shapes, tiles and rectangles of regions to redraw.
+    changed_bounds: Vec<[f32; 4]>,
+    region_tiles: Tiles,
+    region_rects: Vec<PxRect>,
 }
 
 /// All pipelines for one target format.
@@ -82,6 +116,7 @@ pub struct Renderer {
     banks: BanksPipeline,
     shapes: ShapesPipeline,
     waves: WavesPipeline,
+    fill: FillPipeline,
     particles: ParticlesPipeline,
     text_shared: TextShared,
     /// Text that rarely changes (drawn into the static layer when cached).
@@ -92,6 +127,7 @@ pub struct Renderer {
     cache: Cache,
     seen: Seen,
     plan: Option<Plan>,
+    damage: Damage,
 }
 
 fn globals_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
@@ -166,6 +202,7 @@ impl Renderer {
             banks: BanksPipeline::new(device, format, &layout),
             shapes: ShapesPipeline::new(device, format, &layout),
             waves: WavesPipeline::new(device, format, &layout),
+            fill: FillPipeline::new(device, format, &layout),
             particles: ParticlesPipeline::new(device, format, &globals_buf, pool),
             text_settled: TextLayer::new(device, queue, format, &text_shared),
             text_live: TextLayer::new(device, queue, format, &text_shared),
@@ -183,9 +220,13 @@ impl Renderer {
                 gaps_for: (0, 0),
                 dirty_panels: Vec::new(),
                 static_rects: Vec::new(),
+                changed_bounds: Vec::new(),
+                region_tiles: Tiles::default(),
+                region_rects: Vec::new(),
             },
             seen: Seen::default(),
             plan: None,
+            damage: Damage::default(),
         }
     }
 
@@ -203,6 +244,11 @@ impl Renderer {
     /// frame rate cannot afford.
     pub fn set_bank_budget(&mut self, px: Option<u64>) {
         self.cache.bank_px_budget = px;
+    }
+
+    /// Particles in the pool.
+    pub fn particle_pool(&self) -> u32 {
+        self.particles.count()
     }
 
     /// Rows of banks still waiting to be redrawn.
@@ -231,16 +277,132 @@ impl Renderer {
         self.prepare_banks(device, queue, f, &mut st);
         if f.shapes_revision != self.seen.shapes {
             self.seen.shapes = f.shapes_revision;
-            self.shapes.upload(device, queue, f.shapes);
+            let mut changed = std::mem::take(&mut self.cache.changed_bounds);
+            let had = self.shapes.upload(device, queue, f.shapes, &mut changed);
             st.shapes_uploaded = true;
-            self.invalidate_static();
+            if had {
+                // Only where the shapes under the banks differ.
+                let s = f.target.scale;
+                let px = changed.iter().map(|b| {
+                    let g = 2.0;
+                    [
+                        b[0] * s - g,
+                        b[1] * s - g,
+                        b[2] * s + 2.0 * g,
+                        b[3] * s + 2.0 * g,
+                    ]
+                });
+                self.redraw_regions(px, f.target.width, f.target.height);
+            } else {
+                self.invalidate_static();
+            }
+            self.cache.changed_bounds = changed;
         }
         self.prepare_texts(device, queue, f, &mut st);
         self.particles.set_params(queue, &f.particles);
-        let globals = Globals::new(&f.uniforms, f.palette);
+        let mut globals = Globals::new(&f.uniforms, f.palette);
+        globals.palette[crate::frame::contract::SLOT_BACKGROUND as usize] = [r, g, b, 1.0];
         queue.write_buffer(&self.globals_buf, 0, bytemuck::bytes_of(&globals));
-        self.plan = Some(self.plan_frame(device, f.target.width, f.target.height));
+        let mut plan = self.plan_frame(device, f.target.width, f.target.height);
+        self.plan_damage(f, &mut plan);
+        self.plan = Some(plan);
         st
+    }
+
+    /// Where this frame differs from the last recorded one (for a static layer's plan).
+    fn plan_damage(&mut self, f: &FrameData<'_>, plan: &mut Plan) {
+        plan.damage = std::mem::take(&mut self.damage.spare);
+        plan.damage.clear();
+        if !plan.cached {
+            return;
+        }
+        let (w, h) = (f.target.width, f.target.height);
+        let d = &mut self.damage;
+        if d.frame.size() != (w, h) {
+            for t in [
+                &mut d.now,
+                &mut d.prev,
+                &mut d.frame,
+                &mut d.old_paths,
+                &mut d.waves,
+            ] {
+                t.reset(w, h);
+            }
+            d.gaps_for = 0;
+            d.prev.fill();
+            d.old_left = 0.0;
+        }
+        let scale = f.target.scale;
+        let u = &f.uniforms;
+        if d.gaps_for != self.seen.geometry || d.gaps.size() != (w, h) {
+            d.gaps.reset(w, h);
+            for r in &self.cache.gap_rects {
+                d.gaps.mark(r);
+            }
+            d.gaps_for = self.seen.geometry;
+        }
+        d.now.clear();
+        d.waves.clear();
+        super::waves::mark_footprint(&mut d.waves, u.screen, scale, u.time, u.pressure);
+        d.waves.intersect(&d.gaps);
+        d.now.union(&d.waves);
+        for b in self.shapes.over_footprint(u.dot).into_iter().flatten() {
+            d.now.mark_f(b.map(|v| v * scale), 2.0);
+        }
+        Self::mark_paths(d, &f.particles, w, h, scale);
+        d.now.union(&d.paths);
+        if d.old_left > 0.0 {
+            d.now.union(&d.old_paths);
+            d.old_left -= f.particles.dt.clamp(0.0, 0.25);
+        }
+        d.frame.clear();
+        if plan.full {
+            d.frame.fill();
+        } else {
+            d.frame.union(&d.now);
+            d.frame.union(&d.prev);
+            for r in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
+                d.frame.mark(&r);
+            }
+        }
+        d.frame.rects(&mut plan.damage);
+        // Rows of banks redrawn, exactly (a row is a few pixels tall; a tile is 32): damage
+        // rectangles may overlap, since each is only copied.
+        if !plan.full {
+            let rows = self.banks.row_rects(&plan.rows, w, h).map(|(_, r)| r);
+            plan.damage.extend(rows);
+        }
+    }
+
+    /// The particles' paths: from anywhere in a source to the middle of the die (the spawn rule
+    /// of `shaders/particles.wgsl`), marked again only when the sources, die or scale change;
+    /// the old paths stay marked while particles may still be on them.
+    fn mark_paths(d: &mut Damage, p: &crate::frame::Particles<'_>, w: u32, h: u32, scale: f32) {
+        let key = &d.paths_for;
+        if d.paths.size() == (w, h) && key.0 == p.sources && key.1 == p.die && key.2 == scale {
+            return;
+        }
+        std::mem::swap(&mut d.paths, &mut d.old_paths);
+        d.old_left = if d.old_paths.size() == (w, h) {
+            PARTICLE_LIFE_MAX
+        } else {
+            0.0
+        };
+        d.paths.reset(w, h);
+        let die = p.die;
+        let inner = [
+            (die[0] + 0.2 * die[2]) * scale,
+            (die[1] + 0.2 * die[3]) * scale,
+            0.6 * die[2] * scale,
+            0.6 * die[3] * scale,
+        ];
+        for s in p.sources.iter().take(crate::frame::contract::MAX_SOURCES) {
+            d.paths.mark_hull(s.map(|v| v * scale), inner, 2.0);
+        }
+        d.paths_for.0.clear();
+        d.paths_for.0.extend_from_slice(p.sources);
+        d.paths_for.1 = die;
+        d.paths_for.2 = scale;
     }
 
     /// The last plan: recorded, the particles move on; not recorded, its redraws wait for the
@@ -251,6 +413,9 @@ impl Renderer {
         };
         if plan.recorded.get() {
             self.particles.advance();
+            // The frame now shows this plan's moving parts.
+            std::mem::swap(&mut self.damage.prev, &mut self.damage.now);
+            self.damage.spare = plan.damage;
             return;
         }
         if plan.full {
@@ -313,9 +478,11 @@ impl Renderer {
             self.text_settled
                 .prepare(device, queue, &mut self.text_shared, w, h, t.settled);
             st.texts_reshaped = self.text_settled.reshaped;
-            if self.text_settled.reshaped > 0 {
-                self.invalidate_static();
-            }
+            // The panels whose settled text changed are redrawn whole.
+            let changed = std::mem::take(&mut self.text_settled.changed);
+            let px = changed.iter().map(|r| r.map(|v| v as f32));
+            self.redraw_regions(px, w, h);
+            self.text_settled.changed = changed;
         }
         if t.live_revision != self.seen.live {
             self.seen.live = t.live_revision;
@@ -328,6 +495,27 @@ impl Renderer {
                 self.cache.dirty_panels.extend_from_slice(changed);
             }
         }
+    }
+
+    /// Regions of the static layer (physical x, y, w, h) to redraw whole, merged into tiles; past
+    /// half the frame, all of it.
+    fn redraw_regions(&mut self, rects: impl Iterator<Item = [f32; 4]>, w: u32, h: u32) {
+        if self.cache.full {
+            return;
+        }
+        let t = &mut self.cache.region_tiles;
+        t.reset(w, h);
+        for r in rects {
+            t.mark_f(r, 0.0);
+        }
+        if t.area() * 2 > w as u64 * h as u64 {
+            self.invalidate_static();
+            return;
+        }
+        let mut out = std::mem::take(&mut self.cache.region_rects);
+        t.rects(&mut out);
+        self.cache.dirty_panels.extend_from_slice(&out);
+        self.cache.region_rects = out;
     }
 
     /// Everything in the static layer must be redrawn (the grids, shapes or settled text changed).
@@ -381,38 +569,155 @@ impl Renderer {
         } else if self.cache.dirty.any() || !self.cache.dirty_panels.is_empty() {
             let budget = self.row_budget();
             plan.rows = self.cache.dirty.take(budget);
-            coalesce(&mut plan.rows, 48);
-            plan.panels = std::mem::take(&mut self.cache.dirty_panels);
+            coalesce(&mut plan.rows, 96);
+            // Rows joined into a range are drawn now, waiting or not.
+            for r in &plan.rows {
+                self.cache.dirty.clean(r.clone());
+            }
+            plan.panels = self.take_regions(w, h);
+        }
+        if plan.full {
+            self.cache.dirty_panels.clear();
         }
         self.cache.full = false;
-        self.cache.dirty_panels.clear();
         plan
     }
 
-    /// Records the frame `prepare` planned into `target` (whose texture is `texture`).
+    /// Regions to redraw this frame, first queued first: with a pixel budget (a software
+    /// adapter), as many as it allows and at least one, the rest wait for the next frames (the
+    /// live text is always the latest, so a region drawn late shows it); else all of them.
+    fn take_regions(&mut self, w: u32, h: u32) -> Vec<PxRect> {
+        let queue = &mut self.cache.dirty_panels;
+        // A region queued twice is drawn once.
+        let mut i = 0;
+        while i < queue.len() {
+            if queue[..i].contains(&queue[i]) {
+                queue.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let Some(budget) = self.cache.bank_px_budget else {
+            return std::mem::take(queue);
+        };
+        let mut area = 0u64;
+        let mut n = 0;
+        for r in queue.iter() {
+            let a = clip(r, w, h).map_or(0, |c| c[2] as u64 * c[3] as u64);
+            if n > 0 && area + a > budget {
+                break;
+            }
+            area += a;
+            n += 1;
+        }
+        queue.drain(..n).collect()
+    }
+
+    /// Records the frame `prepare` planned into `target` (whose texture is `texture`), whole.
     pub fn render(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         texture: &wgpu::Texture,
         target: &wgpu::TextureView,
     ) {
+        self.render_onto(encoder, texture, target, false);
+    }
+
+    /// Records the frame `prepare` planned into `target`. `retained`: the texture still holds
+    /// the last frame this renderer recorded into it, so (with the static layer) only what
+    /// changed is drawn. Returns the rectangles that changed, or None when the whole frame was.
+    pub fn render_onto(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        target: &wgpu::TextureView,
+        retained: bool,
+    ) -> Option<&[PxRect]> {
         self.particles.compute(encoder);
         let layer = self
             .cache
             .layer
             .as_ref()
             .filter(|l| l.width == texture.width() && l.height == texture.height());
+        let size = (texture.width(), texture.height());
         match (&self.plan, layer) {
             (Some(plan), Some(layer)) if plan.cached => {
-                self.render_cached(encoder, texture, target, layer, plan);
+                let damaged = retained
+                    && !plan.full
+                    && self.cache.gaps_for == size
+                    && self.damage.frame.size() == size;
+                if damaged {
+                    self.render_damaged(encoder, texture, target, layer, plan);
+                } else {
+                    self.render_cached(encoder, texture, target, layer, plan);
+                }
                 plan.recorded.set(true);
+                damaged.then_some(&plan.damage[..])
             }
             (Some(plan), _) if !plan.cached => {
                 self.render_direct(encoder, target);
                 plan.recorded.set(true);
+                None
             }
             // No plan for this target: every layer into the frame; the plan waits.
-            _ => self.render_direct(encoder, target),
+            _ => {
+                self.render_direct(encoder, target);
+                None
+            }
+        }
+    }
+
+    /// The frame brought up to date where it changed: the static layer's changes, then the
+    /// damaged rectangles copied from it, the waves over them (only in the gaps between the
+    /// static rectangles, as a whole frame has them) and what is drawn over the banks, which
+    /// only ever draws inside the damage.
+    fn render_damaged(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        target: &wgpu::TextureView,
+        layer: &Offscreen,
+        plan: &Plan,
+    ) {
+        let g = &self.globals_bind;
+        let (w, h) = (texture.width(), texture.height());
+        self.update_layer(encoder, layer, plan, w, h);
+        copy_rects(encoder, &layer.texture, texture, &plan.damage);
+        let mut pass = pass(encoder, target, wgpu::LoadOp::Load);
+        for [x, y, cw, ch] in self.cache.gap_rects.iter().filter_map(|r| clip(r, w, h)) {
+            pass.set_scissor_rect(x, y, cw, ch);
+            self.waves.draw(&mut pass, g);
+        }
+        pass.set_scissor_rect(0, 0, w, h);
+        self.shapes.draw(&mut pass, g, true);
+        self.particles.draw(&mut pass);
+    }
+
+    /// Redraws the rows and panels `plan` names into the static layer.
+    fn update_layer(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        layer: &Offscreen,
+        plan: &Plan,
+        w: u32,
+        h: u32,
+    ) {
+        if plan.rows.is_empty() && plan.panels.is_empty() {
+            return;
+        }
+        let g = &self.globals_bind;
+        let mut pass = pass(encoder, &layer.view, wgpu::LoadOp::Load);
+        if !plan.rows.is_empty() {
+            self.banks.draw_rows(&mut pass, g, Some((&plan.rows, w, h)));
+        }
+        // A region whose shapes or text changed: everything in it again, scissored.
+        for [x, y, cw, ch] in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
+            pass.set_scissor_rect(x, y, cw, ch);
+            self.fill.draw(&mut pass, g);
+            self.shapes.draw(&mut pass, g, false);
+            self.banks.draw_rows(&mut pass, g, None);
+            self.text_settled.render(&mut pass);
+            self.text_live.render(&mut pass);
         }
     }
 
@@ -448,17 +753,8 @@ impl Renderer {
             self.banks.draw_rows(&mut pass, g, None);
             self.text_settled.render(&mut pass);
             self.text_live.render(&mut pass);
-        } else if !plan.rows.is_empty() || !plan.panels.is_empty() {
-            let mut pass = pass(encoder, &layer.view, wgpu::LoadOp::Load);
-            if !plan.rows.is_empty() {
-                self.banks.draw_rows(&mut pass, g, Some((&plan.rows, w, h)));
-            }
-            // A panel whose text changed: its background again (scissored), then the text.
-            for [x, y, cw, ch] in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
-                pass.set_scissor_rect(x, y, cw, ch);
-                self.shapes.draw(&mut pass, g, false);
-                self.text_live.render(&mut pass);
-            }
+        } else {
+            self.update_layer(encoder, layer, plan, w, h);
         }
         let copied = self.cache.gaps_for == (w, h);
         if copied {

@@ -5,7 +5,7 @@
 use crate::frame::contract;
 
 /// Names of the pipelines with WGSL, as their files in shaders/ are named.
-pub const SHADERS: [&str; 4] = ["banks", "shapes", "waves", "particles"];
+pub const SHADERS: [&str; 5] = ["banks", "shapes", "waves", "particles", "fill"];
 
 /// The contract's constants as WGSL declarations.
 pub fn prelude() -> String {
@@ -23,6 +23,7 @@ fn own_source(name: &str) -> Option<&'static str> {
         "shapes" => include_str!("../../shaders/shapes.wgsl"),
         "waves" => include_str!("../../shaders/waves.wgsl"),
         "particles" => include_str!("../../shaders/particles.wgsl"),
+        "fill" => include_str!("../../shaders/fill.wgsl"),
         _ => return None,
     })
 }

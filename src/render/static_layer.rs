@@ -64,6 +64,18 @@ impl DirtyRows {
         }
     }
 
+    /// Rows no longer waiting (they are drawn anyway).
+    pub fn clean(&mut self, rows: Range<u32>) {
+        let end = rows.end.min(self.len());
+        for row in rows.start.min(end)..end {
+            let d = &mut self.flags[row as usize];
+            if *d {
+                *d = false;
+                self.count -= 1;
+            }
+        }
+    }
+
     pub fn urgent(&mut self, rows: Range<u32>) {
         let rows = rows.start.min(self.len())..rows.end.min(self.len());
         if !rows.is_empty() {

@@ -35,6 +35,65 @@ struct Slot {
     key: u64,
     buffer: Buffer,
     block: TextBlock,
+    /// Its laid-out lines: a hash of each line's glyphs, and the line's top and height (px from
+    /// the block's origin), to find the lines a change touched.
+    lines: Vec<(u64, f32, f32)>,
+}
+
+/// The laid-out lines of `buffer` (see `Slot::lines`), into `out`.
+fn lines_of(buffer: &Buffer, out: &mut Vec<(u64, f32, f32)>) {
+    use std::hash::{Hash, Hasher};
+    out.clear();
+    for run in buffer.layout_runs() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for g in run.glyphs {
+            (
+                g.glyph_id,
+                g.x.to_bits(),
+                g.w.to_bits(),
+                g.font_size.to_bits(),
+            )
+                .hash(&mut h);
+            g.color_opt.map(|c| c.0).hash(&mut h);
+        }
+        out.push((h.finish(), run.line_top, run.line_height));
+    }
+}
+
+/// Where a block's text changed: the lines that differ between `old` and `new` (the block's
+/// width, physical px, clipped to its `redraw` rectangle), one rectangle per run of them.
+fn changed_lines(
+    b: &TextBlock,
+    old: &[(u64, f32, f32)],
+    new: &[(u64, f32, f32)],
+    out: &mut Vec<PxRect>,
+) {
+    let r = b.redraw;
+    let (top, bottom) = (r[1] as f32, (r[1] + r[3]) as f32);
+    let mut span: Option<(f32, f32)> = None;
+    let flush = |span: &mut Option<(f32, f32)>, out: &mut Vec<PxRect>| {
+        if let Some((y0, y1)) = span.take() {
+            // A line's glyphs may reach a little past its box.
+            let y0 = (y0 - 2.0).max(top).floor();
+            let y1 = (y1 + 2.0).min(bottom).ceil();
+            if y1 > y0 {
+                out.push([r[0], y0 as u32, r[2], (y1 - y0) as u32]);
+            }
+        }
+    };
+    for i in 0..old.len().max(new.len()) {
+        let (a, b_) = (old.get(i), new.get(i));
+        let same = matches!((a, b_), (Some(x), Some(y)) if x == y);
+        if same {
+            flush(&mut span, out);
+            continue;
+        }
+        for l in [a, b_].into_iter().flatten() {
+            let (y0, y1) = (b.origin.y + l.1, b.origin.y + l.1 + l.2);
+            span = Some(span.map_or((y0, y1), |(s0, s1)| (s0.min(y0), s1.max(y1))));
+        }
+    }
+    flush(&mut span, out);
 }
 
 /// What shaping a block depends on.
@@ -141,6 +200,7 @@ impl TextLayer {
                 key: 0,
                 buffer: Buffer::new(fs, Metrics::new(b.font_size, b.line_height)),
                 block: b.clone(),
+                lines: Vec::new(),
             });
             if slot.key == key {
                 // Same text: only where it goes may have moved.
@@ -150,10 +210,23 @@ impl TextLayer {
                 continue;
             }
             slot.key = key;
+            // Where the block sits or how it is laid out changed: all of it; else only the lines
+            // whose glyphs changed.
+            let moved = slot.lines.is_empty()
+                || slot.block.origin != b.origin
+                || slot.block.bounds != b.bounds
+                || slot.block.redraw != b.redraw
+                || slot.block.font_size != b.font_size;
             slot.block = b.clone();
             self.reshaped += 1;
-            self.changed.push(b.redraw);
             shape(fs, &mut slot.buffer, b);
+            let old = std::mem::take(&mut slot.lines);
+            lines_of(&slot.buffer, &mut slot.lines);
+            if moved {
+                self.changed.push(b.redraw);
+            } else {
+                changed_lines(b, &old, &slot.lines, &mut self.changed);
+            }
         }
         // Drop blocks that are gone.
         let changed = &mut self.changed;

@@ -18,6 +18,20 @@ pub struct BlockAllocator {
 }
 
 impl BlockAllocator {
+    /// Bytes its collections hold (their capacity), to check that nothing grows as it runs.
+    pub fn footprint(&self) -> usize {
+        use std::mem::size_of;
+        self.owner.capacity() * 4
+            + self.free.capacity() * 4
+            + self.tables.capacity() * size_of::<(u32, Vec<u32>)>()
+            + self
+                .tables
+                .iter()
+                .map(|t| t.1.capacity() * 4)
+                .sum::<usize>()
+            + self.overflow.capacity() * size_of::<(u32, u64)>()
+    }
+
     /// A pool of `blocks` blocks, handed out from the lowest address first.
     pub fn new(blocks: u32) -> BlockAllocator {
         BlockAllocator {

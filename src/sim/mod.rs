@@ -249,6 +249,14 @@ impl Sim {
         sim
     }
 
+    /// Bytes its collections hold (their capacity), to check that nothing grows as it runs.
+    pub fn footprint(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.alloc.as_ref().map_or(0, |a| a.footprint())
+            + self.owners.as_ref().map_or(0, |o| o.capacity() * 4)
+            + self.groups.capacity() * std::mem::size_of::<calc::model::LayerGroup>()
+    }
+
     fn tokens_per_step(&self) -> u64 {
         self.settings.context.div_ceil(STEPS_PER_SWEEP).max(1)
     }

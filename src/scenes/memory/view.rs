@@ -3,7 +3,7 @@
 //! map, bank grids, shapes, text) and revising only what it redid.
 
 use super::banks;
-use super::layout::{Layout, PanelKind, BODY, LINE};
+use super::layout::{Layout, PanelKind, Rect, BODY, LINE};
 use super::map::{self, MemoryMap};
 use super::panels::{self, PanelText};
 use super::shapes::{self, ShapeState};
@@ -215,6 +215,14 @@ pub fn text_block(l: &Layout, t: &PanelText) -> Option<TextBlock> {
     })
 }
 
+/// Ghost slices redrawn per second of animation, in turn; with the fewest slices each is redrawn
+/// 8 times a second, with the most once.
+const GHOST_TURNS: f32 = 64.0;
+const GHOST_SLICES_MIN: u32 = 8;
+const GHOST_SLICES_MAX: u32 = 64;
+/// Banks a ghost slice holds at most, while there are slices to spare.
+const GHOST_SLICE_BANKS: u32 = 1_250;
+
 impl Default for View {
     fn default() -> Self {
         View::new()
@@ -268,6 +276,33 @@ impl View {
             last_text_time: f32::NEG_INFINITY,
             force_text: false,
         }
+    }
+
+    /// Bytes its collections hold (their capacity; text by its spans' strings), to check that
+    /// nothing grows as it runs.
+    pub fn footprint(&self) -> usize {
+        use std::mem::size_of;
+        let spans = |v: &[TextBlock]| -> usize {
+            v.iter()
+                .map(|b| {
+                    b.spans.capacity() * size_of::<crate::frame::Span>()
+                        + b.spans.iter().map(|s| s.text.capacity()).sum::<usize>()
+                })
+                .sum()
+        };
+        self.map.states.capacity() * 4
+            + self.map.seq_banks.capacity() * 4
+            + self.texts.capacity() * size_of::<PanelText>()
+            + self.grids.capacity() * size_of::<BankGrid>()
+            + self.static_rects.capacity() * size_of::<PxRect>()
+            + self.mesh.vertices.capacity() * size_of::<crate::frame::ShapeVertex>()
+            + self.mesh.indices.capacity() * 4
+            + (self.fresh_runs.capacity() + self.redraw.capacity() + self.redraw_urgent.capacity())
+                * size_of::<Range<u32>>()
+            + (self.settled.capacity() + self.live.capacity()) * size_of::<TextBlock>()
+            + spans(&self.settled)
+            + spans(&self.live)
+            + self.sources.capacity() * 16
     }
 
     /// The next `update` brings every panel's text up to date (e.g. before a screenshot).
@@ -344,7 +379,12 @@ impl View {
 
     /// Grids when the layout or the bank count changed, states when memory did, and the banks
     /// whose look moves with time: pulsing newest banks every frame, ghost stripes at 8 Hz (their
-    /// drift is slow; redrawing thousands of ghosts every frame is what a cached layer avoids).
+    /// drift is slow; redrawing thousands of ghosts every frame is what a cached layer avoids), in
+    /// slices taking turns `GHOST_TURNS` times a second, so each frame redraws a like share of them
+    /// rather than all of them every eighth of a second. A slice holds at most about
+    /// `GHOST_SLICE_BANKS` banks: where ghosts fill most of memory (the 100M apocalypse) there are
+    /// more slices, up to `GHOST_SLICES_MAX`, and each steps less often (down to once a second), so
+    /// a memory full of ghosts costs a frame no more than one a fifth full of them.
     fn update_banks(&mut self, st: &UpdateStats, time: f32) {
         let Some(layout) = self.layout.as_ref() else {
             return;
@@ -359,10 +399,32 @@ impl View {
             self.rev.states = frame::next_revision();
         }
         self.redraw.clear();
-        let bucket = (time * 8.0) as i64;
+        let slices = self.ghost_run.as_ref().map_or(GHOST_SLICES_MIN, |r| {
+            (r.len() as u32)
+                .div_ceil(GHOST_SLICE_BANKS)
+                .clamp(GHOST_SLICES_MIN, GHOST_SLICES_MAX)
+        });
+        let bucket = (time * GHOST_TURNS) as i64;
         if bucket != self.ghost_bucket {
+            let first = if bucket > self.ghost_bucket && self.ghost_bucket != i64::MIN {
+                self.ghost_bucket + 1
+            } else {
+                bucket
+            };
             self.ghost_bucket = bucket;
-            self.redraw.extend(self.ghost_run.clone());
+            if let Some(run) = self.ghost_run.clone() {
+                // The slices whose turn came since the last frame (all of them after a jump).
+                let n = (bucket - first + 1).clamp(1, slices as i64);
+                for b in bucket + 1 - n..=bucket {
+                    let k = b.rem_euclid(slices as i64) as u64;
+                    let len = (run.end - run.start) as u64;
+                    let a = run.start + (len * k / slices as u64) as u32;
+                    let z = run.start + (len * (k + 1) / slices as u64) as u32;
+                    if z > a {
+                        self.redraw.push(a..z);
+                    }
+                }
+            }
         }
         self.redraw_urgent.clone_from(&self.fresh_runs);
         if st.map_rebuilt {
@@ -449,7 +511,7 @@ impl View {
                 .modules
                 .iter()
                 .filter(|m| m.active)
-                .map(|m| m.inner.to_array()),
+                .map(|m| port(&m.rect, &layout.die).to_array()),
         );
         self.stream = Stream {
             die: layout.die.to_array(),
@@ -507,5 +569,26 @@ impl View {
                 streak: self.stream.streak,
             },
         }
+    }
+}
+
+/// Where a memory package's traffic leaves it for the die: a thin strip along the middle of its
+/// side facing the die (particles travel from there across the gap, not over the banks).
+pub fn port(package: &Rect, die: &Rect) -> Rect {
+    const DEPTH: f32 = 2.0;
+    let c = package.center();
+    let (x0, x1) = (package.x + 0.2 * package.w, 0.6 * package.w);
+    let (y0, y1) = (package.y + 0.2 * package.h, 0.6 * package.h);
+    if package.right() <= die.x {
+        Rect::new(package.right() - DEPTH, y0, DEPTH, y1)
+    } else if package.x >= die.right() {
+        Rect::new(package.x, y0, DEPTH, y1)
+    } else if package.bottom() <= die.y {
+        Rect::new(x0, package.bottom() - DEPTH, x1, DEPTH)
+    } else if package.y >= die.bottom() {
+        Rect::new(x0, package.y, x1, DEPTH)
+    } else {
+        // Overlapping the die (a layout too small to separate them): its centre.
+        Rect::new(c.x - DEPTH / 2.0, c.y - DEPTH / 2.0, DEPTH, DEPTH)
     }
 }
