@@ -191,11 +191,48 @@ impl TextLayer {
         height: u32,
         blocks: &[TextBlock],
     ) {
+        self.update_slots(&mut shared.font_system, blocks);
+        self.viewport.update(queue, Resolution { width, height });
+        let areas: Vec<TextArea> = self
+            .slots
+            .values()
+            .map(|slot| {
+                let b = &slot.block;
+                TextArea {
+                    buffer: &slot.buffer,
+                    left: b.origin.x,
+                    top: b.origin.y,
+                    scale: 1.0,
+                    bounds: TextBounds {
+                        left: b.bounds[0].floor() as i32,
+                        top: b.bounds[1].floor() as i32,
+                        right: b.bounds[2].ceil() as i32,
+                        bottom: b.bounds[3].ceil() as i32,
+                    },
+                    default_color: Color::rgb(229, 233, 242),
+                    custom_glyphs: &[],
+                }
+            })
+            .collect();
+        if let Err(e) = self.renderer.prepare(
+            device,
+            queue,
+            &mut shared.font_system,
+            &mut self.atlas,
+            &self.viewport,
+            areas,
+            &mut shared.swash,
+        ) {
+            log::warn!("text prepare: {e}");
+        }
+    }
+
+    /// Shapes the blocks whose text changed (noting where), keeps the others, drops those gone.
+    fn update_slots(&mut self, fs: &mut glyphon::FontSystem, blocks: &[TextBlock]) {
         self.reshaped = 0;
         self.changed.clear();
         for b in blocks {
             let key = key_of(b);
-            let fs = &mut shared.font_system;
             let slot = self.slots.entry(b.id).or_insert_with(|| Slot {
                 key: 0,
                 buffer: Buffer::new(fs, Metrics::new(b.font_size, b.line_height)),
@@ -237,39 +274,6 @@ impl TextLayer {
             }
             keep
         });
-        self.viewport.update(queue, Resolution { width, height });
-        let areas: Vec<TextArea> = self
-            .slots
-            .values()
-            .map(|slot| {
-                let b = &slot.block;
-                TextArea {
-                    buffer: &slot.buffer,
-                    left: b.origin.x,
-                    top: b.origin.y,
-                    scale: 1.0,
-                    bounds: TextBounds {
-                        left: b.bounds[0].floor() as i32,
-                        top: b.bounds[1].floor() as i32,
-                        right: b.bounds[2].ceil() as i32,
-                        bottom: b.bounds[3].ceil() as i32,
-                    },
-                    default_color: Color::rgb(229, 233, 242),
-                    custom_glyphs: &[],
-                }
-            })
-            .collect();
-        if let Err(e) = self.renderer.prepare(
-            device,
-            queue,
-            &mut shared.font_system,
-            &mut self.atlas,
-            &self.viewport,
-            areas,
-            &mut shared.swash,
-        ) {
-            log::warn!("text prepare: {e}");
-        }
     }
 
     pub fn render(&self, pass: &mut wgpu::RenderPass<'_>) {
@@ -281,5 +285,48 @@ impl TextLayer {
     /// Frees glyphs no longer used (once per frame, before preparing the next).
     pub fn trim(&mut self) {
         self.atlas.trim();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_lines_that_changed_are_redrawn() {
+        let b = TextBlock {
+            id: 1,
+            origin: glam::Vec2::new(10.0, 100.0),
+            bounds: [10.0, 100.0, 310.0, 400.0],
+            size: glam::Vec2::new(300.0, 300.0),
+            font_size: 13.0,
+            line_height: 20.0,
+            tab_width: 8,
+            centered: false,
+            spans: Vec::new(),
+            redraw: [0, 90, 320, 320],
+        };
+        // Lines at 0, 20, 40, 60 px from the origin; the second and third change, a fifth appears.
+        let old = [
+            (1, 0.0, 20.0),
+            (2, 20.0, 20.0),
+            (3, 40.0, 20.0),
+            (4, 60.0, 20.0),
+        ];
+        let new = [
+            (1, 0.0, 20.0),
+            (7, 20.0, 20.0),
+            (8, 40.0, 20.0),
+            (4, 60.0, 20.0),
+            (9, 80.0, 20.0),
+        ];
+        let mut out = Vec::new();
+        changed_lines(&b, &old, &new, &mut out);
+        // Lines 2-3: y 120..160, and line 5: y 180..200, each grown by 2 px (inside the panel,
+        // which ends at 410), across the panel's full width.
+        assert_eq!(out, vec![[0, 118, 320, 44], [0, 178, 320, 24]]);
+        out.clear();
+        changed_lines(&b, &old, &old, &mut out);
+        assert!(out.is_empty());
     }
 }
