@@ -20,6 +20,8 @@ pub struct BenchState {
 /// Frames at the start of each state left out of its numbers (the layout is built and every bank
 /// drawn once then).
 pub const WARMUP_FRAMES: u64 = 10;
+/// Frames measured in each state at least, however long they take.
+pub const MIN_FRAMES: u64 = 20;
 
 /// The matrix, on `base`'s model and GPU: the cells the browser comparison measures (a-e) and the
 /// 100M-token apocalypse (f). Every state names the techniques it has on; the others are off.
@@ -152,6 +154,11 @@ impl Meter {
         self.draw.push(draw);
     }
 
+    /// The state has played `elapsed` of its `seconds` seconds and measured enough frames.
+    pub fn done(&self, elapsed: f64, seconds: f64) -> bool {
+        elapsed >= seconds && self.gaps.count() >= MIN_FRAMES
+    }
+
     pub fn reset(&mut self) {
         for s in [
             &mut self.gaps,
@@ -261,6 +268,9 @@ mod tests {
         assert!(!all[3].settings.cb && !all[3].settings.pa && !all[3].settings.fa);
         assert_eq!(all[5].settings.context, 100_000_000);
         let mut m = Meter::default();
+        m.frame(Some(1.0), 0.0, 0.0, 0.0);
+        assert!(!m.done(9.0, 5.0), "a warm-up frame is not a measured one");
+        m.reset();
         // Ten slow warm-up frames, then frames 20 ms apart (one slow one at 40 ms).
         for _ in 0..WARMUP_FRAMES {
             m.frame(Some(500.0), 1.0, 1.0, 1.0);
@@ -268,6 +278,8 @@ mod tests {
         for i in 0..40 {
             m.frame(Some(if i == 7 { 40.0 } else { 20.0 }), 0.5, 2.0, 15.0);
         }
+        // Played long enough, and more than the 20 frames a state measures at least.
+        assert!(m.done(5.0, 5.0) && !m.done(4.9, 5.0));
         let row = m.row(&all[1], 91_023, 4_000, 60.0);
         assert_eq!(row.frames, 40);
         assert_eq!(row.median_ms, 20.0);

@@ -312,7 +312,7 @@ pub fn bench(
         meter.reset();
         let start = Instant::now();
         let mut last: Option<Instant> = None;
-        while start.elapsed().as_secs_f64() < seconds {
+        while !meter.done(start.elapsed().as_secs_f64(), seconds) {
             let now = Instant::now();
             let dt = last.map_or(0.0, |l| now.duration_since(l).as_secs_f64().min(0.25));
             let gap = last.map(|l| now.duration_since(l).as_secs_f64() * 1000.0);

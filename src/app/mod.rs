@@ -242,7 +242,10 @@ impl App {
             b.since = Instant::now();
         }
         b.meter.frame(gap, self.sim_ms, prepare, draw);
-        if b.since.elapsed().as_secs_f64() < b.opts.seconds {
+        if !b
+            .meter
+            .done(b.since.elapsed().as_secs_f64(), b.opts.seconds)
+        {
             return;
         }
         let Some(g) = &self.gfx else {

@@ -153,8 +153,14 @@ impl BanksPipeline {
     /// than 64 banks merge). Returns the runs, to redraw just those banks.
     /// Each run is one draw call, and draw calls cost on a software adapter: callers merge them
     /// with `coalesce`.
-    pub fn update_states(&mut self, queue: &wgpu::Queue, states: &[u32]) -> Vec<Range<u32>> {
-        let mut runs: Vec<Range<u32>> = Vec::new();
+    /// The runs go into `runs` (cleared first; kept by the caller, so nothing allocates per frame).
+    pub fn update_states(
+        &mut self,
+        queue: &wgpu::Queue,
+        states: &[u32],
+        runs: &mut Vec<Range<u32>>,
+    ) {
+        runs.clear();
         let n = states.len().min(self.banks as usize);
         let mut i = 0;
         while i < n {
@@ -175,12 +181,11 @@ impl BanksPipeline {
             runs.push(start as u32..end as u32);
             i = end;
         }
-        for r in &runs {
+        for r in runs.iter() {
             let (a, b) = (r.start as usize, r.end as usize);
             self.states.write_at(queue, a, &states[a..b]);
             self.shadow[a..b].copy_from_slice(&states[a..b]);
         }
-        runs
     }
 
     /// The row (numbered across all grids) of bank `b`.

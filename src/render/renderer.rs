@@ -22,8 +22,9 @@ use std::ops::Range;
 pub struct PrepareStats {
     /// The bank grids were uploaded again.
     pub grids_uploaded: bool,
-    /// Runs of banks whose state was uploaded, and how many banks they hold.
-    pub state_runs: Vec<Range<u32>>,
+    /// Runs of banks whose state was uploaded (`Renderer::state_runs` has them), and how many
+    /// banks they hold.
+    pub state_runs: usize,
     pub states_written: usize,
     pub shapes_uploaded: bool,
     /// Text blocks shaped again.
@@ -128,6 +129,11 @@ pub struct Renderer {
     seen: Seen,
     plan: Option<Plan>,
     damage: Damage,
+    /// The runs of banks whose state the last upload wrote.
+    runs: Vec<Range<u32>>,
+    /// The last recorded plan's row and region lists, reused by the next plan.
+    spare_rows: Vec<Range<u32>>,
+    spare_regions: Vec<PxRect>,
 }
 
 fn globals_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
@@ -227,6 +233,9 @@ impl Renderer {
             seen: Seen::default(),
             plan: None,
             damage: Damage::default(),
+            runs: Vec::new(),
+            spare_rows: Vec::new(),
+            spare_regions: Vec::new(),
         }
     }
 
@@ -244,6 +253,11 @@ impl Renderer {
     /// frame rate cannot afford.
     pub fn set_bank_budget(&mut self, px: Option<u64>) {
         self.cache.bank_px_budget = px;
+    }
+
+    /// The runs of banks whose state the last `prepare` uploaded (empty when none were).
+    pub fn state_runs(&self) -> &[Range<u32>] {
+        &self.runs
     }
 
     /// Particles in the pool.
@@ -416,6 +430,8 @@ impl Renderer {
             // The frame now shows this plan's moving parts.
             std::mem::swap(&mut self.damage.prev, &mut self.damage.now);
             self.damage.spare = plan.damage;
+            self.spare_rows = plan.rows;
+            self.spare_regions = plan.panels;
             return;
         }
         if plan.full {
@@ -448,10 +464,14 @@ impl Renderer {
         }
         if b.states_revision != self.seen.states {
             self.seen.states = b.states_revision;
-            let runs = self.banks.update_states(queue, b.states);
+            let mut runs = std::mem::take(&mut self.runs);
+            self.banks.update_states(queue, b.states, &mut runs);
             st.states_written = runs.iter().map(|r| r.len()).sum();
+            st.state_runs = runs.len();
             self.queue_runs(&runs);
-            st.state_runs = runs;
+            self.runs = runs;
+        } else {
+            self.runs.clear();
         }
         // Banks whose look moves with time, where the static layer holds them.
         if self.cache.on {
@@ -568,13 +588,15 @@ impl Renderer {
             self.cache.dirty.reset(self.banks.rows());
         } else if self.cache.dirty.any() || !self.cache.dirty_panels.is_empty() {
             let budget = self.row_budget();
-            plan.rows = self.cache.dirty.take(budget);
+            plan.rows = std::mem::take(&mut self.spare_rows);
+            self.cache.dirty.take_into(budget, &mut plan.rows);
             coalesce(&mut plan.rows, 96);
             // Rows joined into a range are drawn now, waiting or not.
             for r in &plan.rows {
                 self.cache.dirty.clean(r.clone());
             }
-            plan.panels = self.take_regions(w, h);
+            plan.panels = std::mem::take(&mut self.spare_regions);
+            self.take_regions(w, h, &mut plan.panels);
         }
         if plan.full {
             self.cache.dirty_panels.clear();
@@ -586,7 +608,8 @@ impl Renderer {
     /// Regions to redraw this frame, first queued first: with a pixel budget (a software
     /// adapter), as many as it allows and at least one, the rest wait for the next frames (the
     /// live text is always the latest, so a region drawn late shows it); else all of them.
-    fn take_regions(&mut self, w: u32, h: u32) -> Vec<PxRect> {
+    fn take_regions(&mut self, w: u32, h: u32, out: &mut Vec<PxRect>) {
+        out.clear();
         let queue = &mut self.cache.dirty_panels;
         // A region queued twice is drawn once.
         let mut i = 0;
@@ -598,7 +621,8 @@ impl Renderer {
             }
         }
         let Some(budget) = self.cache.bank_px_budget else {
-            return std::mem::take(queue);
+            out.append(queue);
+            return;
         };
         let mut area = 0u64;
         let mut n = 0;
@@ -610,7 +634,7 @@ impl Renderer {
             area += a;
             n += 1;
         }
-        queue.drain(..n).collect()
+        out.extend(queue.drain(..n));
     }
 
     /// Records the frame `prepare` planned into `target` (whose texture is `texture`), whole.

@@ -86,10 +86,18 @@ impl DirtyRows {
     /// This frame's rows as ranges: the urgent ones, then waiting rows from where the last budgeted
     /// take stopped, at most `budget` of them (None: all, from the top).
     pub fn take(&mut self, budget: Option<u32>) -> Vec<Range<u32>> {
-        let mut out = std::mem::take(&mut self.urgent);
+        let mut out = Vec::new();
+        self.take_into(budget, &mut out);
+        out
+    }
+
+    /// `take`, into `out` (cleared first).
+    pub fn take_into(&mut self, budget: Option<u32>, out: &mut Vec<Range<u32>>) {
+        out.clear();
+        out.append(&mut self.urgent);
         let n = self.len();
         if self.count == 0 || n == 0 {
-            return out;
+            return;
         }
         let mut left = budget.unwrap_or(u32::MAX).max(1);
         let start = if budget.is_some() { self.cursor % n } else { 0 };
@@ -114,7 +122,6 @@ impl DirtyRows {
             }
         }
         self.cursor = i;
-        out
     }
 }
 
