@@ -197,6 +197,8 @@ const SWEEP_NS: u128 = (SWEEP_SECONDS * 1e9) as u128;
 #[derive(Clone, Debug)]
 pub struct Sim {
     pub settings: Settings,
+    /// The KV dtype of `settings` (worked out once: it is asked for at every step).
+    kv: Dtype,
     /// Simulated nanoseconds since the sweep started.
     time_ns: u128,
     step: u64,
@@ -229,6 +231,7 @@ impl Sim {
     pub fn new(settings: &Settings) -> Sim {
         let mut sim = Sim {
             settings: settings.clone(),
+            kv: settings.kv(),
             time_ns: 0,
             step: 0,
             rng: Rng::new(settings.seed),
@@ -339,6 +342,7 @@ impl Sim {
             && old.seed == s.seed;
         let fa_changed = old.fa != s.fa;
         self.settings = s.clone();
+        self.kv = s.kv();
         if !same_memory {
             self.rng = Rng::new(s.seed);
             self.start_sweep();
@@ -433,7 +437,7 @@ impl Sim {
             self.shards,
             self.page,
             self.block_pages,
-            self.settings.kv(),
+            self.kv,
             self.settings.block_tokens,
         );
         if let Some(a) = &mut self.alloc {
