@@ -48,11 +48,12 @@ struct Plan {
     cached: bool,
     /// Redraw the whole static layer.
     full: bool,
-    /// Rows of banks to redraw into it, and panels (background and live text).
+    /// Rows of banks to redraw into it, and regions to redraw whole (where shapes or lines of
+    /// text changed).
     rows: Vec<Range<u32>>,
-    panels: Vec<PxRect>,
-    /// What of the frame differs from the last recorded frame, as disjoint rectangles (when
-    /// the frame keeps its pixels between frames, only these are brought up to date).
+    regions: Vec<PxRect>,
+    /// What of the frame differs from the last recorded frame, as rectangles that may overlap
+    /// (when the frame keeps its pixels between frames, only these are brought up to date).
     damage: Vec<PxRect>,
     /// The plan was recorded.
     recorded: Cell<bool>,
@@ -76,8 +77,6 @@ struct Damage {
     old_paths: Tiles,
     old_left: f32,
     frame: Tiles,
-    /// A spare rectangle list (the last plan's), so planning does not allocate.
-    spare: Vec<PxRect>,
 }
 
 /// Seconds a particle lives at most (`shaders/particles.wgsl`: 1.3 x its travel time, which is at
@@ -100,8 +99,8 @@ struct Cache {
     /// layer too), copied instead of clearing the frame; with the frame size they are for.
     gap_rects: Vec<PxRect>,
     gaps_for: (u32, u32),
-    /// Panels whose live text changed: redrawn into the static layer.
-    dirty_panels: Vec<PxRect>,
+    /// Regions whose shapes or text changed, waiting to be redrawn into the static layer.
+    dirty_regions: Vec<PxRect>,
     static_rects: Vec<PxRect>,
     /// Scratch: bounds of changed shapes, tiles and rectangles of regions to redraw.
     changed_bounds: Vec<[f32; 4]>,
@@ -131,9 +130,10 @@ pub struct Renderer {
     damage: Damage,
     /// The runs of banks whose state the last upload wrote.
     runs: Vec<Range<u32>>,
-    /// The last recorded plan's row and region lists, reused by the next plan.
+    /// The last recorded plan's lists, reused by the next plan so planning does not allocate.
     spare_rows: Vec<Range<u32>>,
     spare_regions: Vec<PxRect>,
+    spare_damage: Vec<PxRect>,
 }
 
 fn globals_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
@@ -224,7 +224,7 @@ impl Renderer {
                 bank_px_budget: None,
                 gap_rects: Vec::new(),
                 gaps_for: (0, 0),
-                dirty_panels: Vec::new(),
+                dirty_regions: Vec::new(),
                 static_rects: Vec::new(),
                 changed_bounds: Vec::new(),
                 region_tiles: Tiles::default(),
@@ -236,6 +236,7 @@ impl Renderer {
             runs: Vec::new(),
             spare_rows: Vec::new(),
             spare_regions: Vec::new(),
+            spare_damage: Vec::new(),
         }
     }
 
@@ -295,18 +296,10 @@ impl Renderer {
             let had = self.shapes.upload(device, queue, f.shapes, &mut changed);
             st.shapes_uploaded = true;
             if had {
-                // Only where the shapes under the banks differ.
+                // Only where the shapes under the banks differ (2 px more for antialiasing).
                 let s = f.target.scale;
-                let px = changed.iter().map(|b| {
-                    let g = 2.0;
-                    [
-                        b[0] * s - g,
-                        b[1] * s - g,
-                        b[2] * s + 2.0 * g,
-                        b[3] * s + 2.0 * g,
-                    ]
-                });
-                self.redraw_regions(px, f.target.width, f.target.height);
+                let px = changed.iter().map(|b| b.map(|v| v * s));
+                self.redraw_regions(px, 2.0, f.target.width, f.target.height);
             } else {
                 self.invalidate_static();
             }
@@ -325,7 +318,7 @@ impl Renderer {
 
     /// Where this frame differs from the last recorded one (for a static layer's plan).
     fn plan_damage(&mut self, f: &FrameData<'_>, plan: &mut Plan) {
-        plan.damage = std::mem::take(&mut self.damage.spare);
+        plan.damage = std::mem::take(&mut self.spare_damage);
         plan.damage.clear();
         if !plan.cached {
             return;
@@ -375,7 +368,7 @@ impl Renderer {
         } else {
             d.frame.union(&d.now);
             d.frame.union(&d.prev);
-            for r in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
+            for r in plan.regions.iter().filter_map(|r| clip(r, w, h)) {
                 d.frame.mark(&r);
             }
         }
@@ -429,9 +422,9 @@ impl Renderer {
             self.particles.advance();
             // The frame now shows this plan's moving parts.
             std::mem::swap(&mut self.damage.prev, &mut self.damage.now);
-            self.damage.spare = plan.damage;
+            self.spare_damage = plan.damage;
             self.spare_rows = plan.rows;
-            self.spare_regions = plan.panels;
+            self.spare_regions = plan.regions;
             return;
         }
         if plan.full {
@@ -440,7 +433,7 @@ impl Renderer {
         for rows in plan.rows {
             self.cache.dirty.mark(rows);
         }
-        self.cache.dirty_panels.extend(plan.panels);
+        self.cache.dirty_regions.extend(plan.regions);
     }
 
     fn prepare_banks(
@@ -498,10 +491,10 @@ impl Renderer {
             self.text_settled
                 .prepare(device, queue, &mut self.text_shared, w, h, t.settled);
             st.texts_reshaped = self.text_settled.reshaped;
-            // The panels whose settled text changed are redrawn whole.
+            // The lines of settled text that changed are redrawn (whole regions).
             let changed = std::mem::take(&mut self.text_settled.changed);
             let px = changed.iter().map(|r| r.map(|v| v as f32));
-            self.redraw_regions(px, w, h);
+            self.redraw_regions(px, 0.0, w, h);
             self.text_settled.changed = changed;
         }
         if t.live_revision != self.seen.live {
@@ -509,24 +502,30 @@ impl Renderer {
             self.text_live
                 .prepare(device, queue, &mut self.text_shared, w, h, t.live);
             st.texts_reshaped += self.text_live.reshaped;
-            // Only the panels whose text changed are redrawn.
+            // Only the lines of live text that changed are redrawn.
             if !self.cache.full {
                 let changed = &self.text_live.changed;
-                self.cache.dirty_panels.extend_from_slice(changed);
+                self.cache.dirty_regions.extend_from_slice(changed);
             }
         }
     }
 
-    /// Regions of the static layer (physical x, y, w, h) to redraw whole, merged into tiles; past
-    /// half the frame, all of it.
-    fn redraw_regions(&mut self, rects: impl Iterator<Item = [f32; 4]>, w: u32, h: u32) {
+    /// Regions of the static layer (physical x, y, w, h, grown by `margin`) to redraw whole,
+    /// merged into tiles; past half the frame, all of it.
+    fn redraw_regions(
+        &mut self,
+        rects: impl Iterator<Item = [f32; 4]>,
+        margin: f32,
+        w: u32,
+        h: u32,
+    ) {
         if self.cache.full {
             return;
         }
         let t = &mut self.cache.region_tiles;
         t.reset(w, h);
         for r in rects {
-            t.mark_f(r, 0.0);
+            t.mark_f(r, margin);
         }
         if t.area() * 2 > w as u64 * h as u64 {
             self.invalidate_static();
@@ -534,7 +533,7 @@ impl Renderer {
         }
         let mut out = std::mem::take(&mut self.cache.region_rects);
         t.rects(&mut out);
-        self.cache.dirty_panels.extend_from_slice(&out);
+        self.cache.dirty_regions.extend_from_slice(&out);
         self.cache.region_rects = out;
     }
 
@@ -542,7 +541,7 @@ impl Renderer {
     fn invalidate_static(&mut self) {
         self.cache.full = true;
         self.cache.dirty.reset(self.banks.rows());
-        self.cache.dirty_panels.clear();
+        self.cache.dirty_regions.clear();
     }
 
     /// Banks (ranges of bank states) to redraw into the static layer, as the budget allows.
@@ -586,7 +585,7 @@ impl Renderer {
         if self.cache.full {
             plan.full = true;
             self.cache.dirty.reset(self.banks.rows());
-        } else if self.cache.dirty.any() || !self.cache.dirty_panels.is_empty() {
+        } else if self.cache.dirty.any() || !self.cache.dirty_regions.is_empty() {
             let budget = self.row_budget();
             plan.rows = std::mem::take(&mut self.spare_rows);
             self.cache.dirty.take_into(budget, &mut plan.rows);
@@ -595,11 +594,11 @@ impl Renderer {
             for r in &plan.rows {
                 self.cache.dirty.clean(r.clone());
             }
-            plan.panels = std::mem::take(&mut self.spare_regions);
-            self.take_regions(w, h, &mut plan.panels);
+            plan.regions = std::mem::take(&mut self.spare_regions);
+            self.take_regions(w, h, &mut plan.regions);
         }
         if plan.full {
-            self.cache.dirty_panels.clear();
+            self.cache.dirty_regions.clear();
         }
         self.cache.full = false;
         plan
@@ -610,7 +609,7 @@ impl Renderer {
     /// live text is always the latest, so a region drawn late shows it); else all of them.
     fn take_regions(&mut self, w: u32, h: u32, out: &mut Vec<PxRect>) {
         out.clear();
-        let queue = &mut self.cache.dirty_panels;
+        let queue = &mut self.cache.dirty_regions;
         // A region queued twice is drawn once.
         let mut i = 0;
         while i < queue.len() {
@@ -717,7 +716,7 @@ impl Renderer {
         self.particles.draw(&mut pass);
     }
 
-    /// Redraws the rows and panels `plan` names into the static layer.
+    /// Redraws the rows and regions `plan` names into the static layer.
     fn update_layer(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -726,7 +725,7 @@ impl Renderer {
         w: u32,
         h: u32,
     ) {
-        if plan.rows.is_empty() && plan.panels.is_empty() {
+        if plan.rows.is_empty() && plan.regions.is_empty() {
             return;
         }
         let g = &self.globals_bind;
@@ -735,7 +734,7 @@ impl Renderer {
             self.banks.draw_rows(&mut pass, g, Some((&plan.rows, w, h)));
         }
         // A region whose shapes or text changed: everything in it again, scissored.
-        for [x, y, cw, ch] in plan.panels.iter().filter_map(|r| clip(r, w, h)) {
+        for [x, y, cw, ch] in plan.regions.iter().filter_map(|r| clip(r, w, h)) {
             pass.set_scissor_rect(x, y, cw, ch);
             self.fill.draw(&mut pass, g);
             self.shapes.draw(&mut pass, g, false);

@@ -13,18 +13,13 @@ impl WavesPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = super::shaders::shader_module(device, "waves");
-        let pipeline = super::shaders::render_pipeline(
+        let pipeline = globals_only(
             device,
             format,
-            super::shaders::PipelineSpec {
-                label: "waves",
-                shader: &shader,
-                groups: &[Some(globals)],
-                buffers: &[],
-                topology: wgpu::PrimitiveTopology::TriangleStrip,
-                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-            },
+            globals,
+            "waves",
+            wgpu::PrimitiveTopology::TriangleStrip,
+            Some(wgpu::BlendState::ALPHA_BLENDING),
         );
         WavesPipeline { pipeline }
     }
@@ -34,6 +29,30 @@ impl WavesPipeline {
         pass.set_bind_group(0, globals, &[]);
         pass.draw(0..2 * (WAVE_SEGMENTS + 1), 0..WAVES);
     }
+}
+
+/// A pipeline of shader `name` that reads only the globals and no vertex buffer.
+fn globals_only(
+    device: &wgpu::Device,
+    format: wgpu::TextureFormat,
+    globals: &wgpu::BindGroupLayout,
+    name: &'static str,
+    topology: wgpu::PrimitiveTopology,
+    blend: Option<wgpu::BlendState>,
+) -> wgpu::RenderPipeline {
+    let shader = super::shaders::shader_module(device, name);
+    super::shaders::render_pipeline(
+        device,
+        format,
+        super::shaders::PipelineSpec {
+            label: name,
+            shader: &shader,
+            groups: &[Some(globals)],
+            buffers: &[],
+            topology,
+            blend,
+        },
+    )
 }
 
 /// The background over the scissored part of a target (`shaders/fill.wgsl`).
@@ -47,19 +66,8 @@ impl FillPipeline {
         format: wgpu::TextureFormat,
         globals: &wgpu::BindGroupLayout,
     ) -> Self {
-        let shader = super::shaders::shader_module(device, "fill");
-        let pipeline = super::shaders::render_pipeline(
-            device,
-            format,
-            super::shaders::PipelineSpec {
-                label: "fill",
-                shader: &shader,
-                groups: &[Some(globals)],
-                buffers: &[],
-                topology: wgpu::PrimitiveTopology::TriangleList,
-                blend: None,
-            },
-        );
+        let topology = wgpu::PrimitiveTopology::TriangleList;
+        let pipeline = globals_only(device, format, globals, "fill", topology, None);
         FillPipeline { pipeline }
     }
 
