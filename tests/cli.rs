@@ -4,9 +4,13 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// Runs kvscope with no display (some garbage parses as the window's flags: with a display, the
+/// window would open and run until closed).
 fn kvscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kvscope"))
         .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("kvscope runs")
 }
